@@ -1,0 +1,433 @@
+// One x86-64 logical processor with its physical memory, paging unit and TLB. Software (a kernel
+// model, or the bare lab) reaches it only as real software does: physical memory it writes
+// itself, register writes (CR0/CR3/CR4/EFER/PKRU), INVLPG/INVPCID, the descriptor tables it
+// installs, and linear-memory accesses that translate through paging and may raise exceptions.
+// Exceptions are delivered through the IDT (./delivery.ts). No global state: two machines run
+// side by side in one process.
+
+import { hex, nullSink, type AccessKind, type PageSize, type TraceSink } from '../trace/events.js';
+import { deriveCtl, type PagingCtl } from './ctl.js';
+import { deliverException } from './delivery.js';
+import { GP, PF, SS, vectorMnemonic } from './exceptions.js';
+import {
+  ACC_EXEC, ACC_READ, ACC_WRITE, LEVEL_NAMES, R_RW, R_US, R_XD, SZ_2M, W_NOT_PRESENT, W_OK,
+  WalkOut, checkRights, commitWalk, walk, walkErrorCode,
+} from './paging.js';
+import { PhysMem } from './physmem.js';
+import { pteFlagString } from './pte.js';
+import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState } from './regs.js';
+import { DEFAULT_TLB, T_DIRTY, T_GLOBAL, Tlb, type TlbGeometry } from './tlb.js';
+import { faultReason } from './why.js';
+
+export interface MachineConfig {
+  /** CPUID MAXPHYADDR (default 46). */
+  maxPhyAddr?: number;
+  /** TLB geometry; `null` turns the TLB off (every access walks). */
+  tlb?: TlbGeometry | null;
+  /** CPUID 1-GByte pages support (default true). */
+  page1g?: boolean;
+}
+
+export interface AccessRequest {
+  va: bigint;
+  access: AccessKind;
+  /** Bytes: 1, 2, 4 or 8 (default 1). */
+  size?: number;
+  /** For writes. */
+  value?: bigint;
+  /** An implicit supervisor-mode access (IDT, GDT, TSS, stack during delivery), §4.6. */
+  implicit?: boolean;
+  /** A stack access: a non-canonical address raises #SS instead of #GP (§6.14.1). */
+  stack?: boolean;
+  /** Label for traces ("push RIP", "IDT[14]"). */
+  what?: string;
+}
+
+/** A raised exception, before delivery. */
+export interface Fault {
+  vector: number;
+  errorCode: number | undefined;
+  cr2?: bigint;
+}
+
+export type AccessResult =
+  | { kind: 'ok'; pa: bigint; value: bigint; tlb: 'hit' | 'miss' }
+  | { kind: 'fault'; fault: Fault; tlb: 'hit' | 'miss' | 'none' };
+
+const TWO52 = 2 ** 52;
+const ACC_CODE: Record<AccessKind, number> = { read: ACC_READ, write: ACC_WRITE, exec: ACC_EXEC };
+const SIZE_NAME: PageSize[] = ['4k', '2m', '1g'];
+
+export class Machine {
+  readonly mem: PhysMem;
+  readonly cpu = new CpuState();
+  readonly tlb: Tlb | null;
+  readonly page1g: boolean;
+  trace: TraceSink;
+  ctl: PagingCtl;
+  /** Set by a triple fault: the processor stops (§6.15, interrupt 8). */
+  shutdown = false;
+  /** Exceptions raised since `takeRaised()`, nested ones included, in order. */
+  private raisedLog: Fault[] = [];
+  /** Page walks performed (TLB misses and dirty-flag assists). */
+  walks = 0;
+  /** After `translate` returns -1: the #PF error code. */
+  pfError = 0;
+  /** After `translate`: whether the TLB answered. */
+  lastHit = false;
+  private readonly w = new WalkOut();
+
+  constructor(config: MachineConfig = {}, trace: TraceSink = nullSink) {
+    this.mem = new PhysMem(config.maxPhyAddr ?? 46);
+    this.tlb = config.tlb === null ? null : new Tlb(config.tlb ?? DEFAULT_TLB);
+    this.page1g = config.page1g ?? true;
+    this.trace = trace;
+    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g);
+  }
+
+  /** Rebuild the derived control state after a register write. */
+  syncCtl(): void {
+    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g);
+  }
+
+  // --- translation (the hot path) ------------------------------------------------------------
+
+  /**
+   * Translate page `vpn` (linear address >> 12) for an access of kind `acc` (ACC_*). `user` is a
+   * user-mode access (CPL 3, not implicit). Returns the frame number of the 4 KiB frame (a small
+   * integer, so the hot path never boxes a double), or -1 with the #PF error code in `pfError`.
+   * Sets A/D flags and fills the TLB on success.
+   */
+  translate(vpn: number, acc: number, user: boolean, implicit: boolean): number {
+    const tlb = this.tlb;
+    if (tlb !== null) {
+      // The 4 KiB bank inline (the common case), then the large-page banks.
+      const ctl = this.ctl;
+      const b = tlb.b4;
+      let i = (vpn & b.mask) * b.ways;
+      const end = i + b.ways;
+      for (; i < end; i++) if (b.tag[i] === vpn && (b.pcid[i] === ctl.pcid || (b.info[i]! & T_GLOBAL) !== 0)) break;
+      if (i < end) {
+        const info = b.info[i]!;
+        let ec = ctl.rightsEc[(info & 7) | (acc << 3) | (user ? 32 : 0) | (implicit ? 64 : 0)]!;
+        if (ctl.pke) ec = checkRights(ctl, info & 7, (info >>> 4) & 15, acc, user, implicit);
+        if (ec === 0 && (acc !== ACC_WRITE || info & T_DIRTY)) {
+          tlb.hits++;
+          this.lastHit = true;
+          if (this.trace.enabled) this.traceTlbHit(vpn, b.frame[i]!, i);
+          return b.frame[i]!;
+        }
+      }
+      return this.translateSlow(vpn, acc, user, implicit, i < end ? i : tlb.lookupLarge(vpn, ctl.pcid));
+    }
+    this.lastHit = false;
+    return this.walkAndFill(vpn, acc, user, implicit);
+  }
+
+  /** A TLB miss, a large-page hit, a denied hit, or a write through a clean entry. */
+  private translateSlow(vpn: number, acc: number, user: boolean, implicit: boolean, h: number): number {
+    const tlb = this.tlb!;
+    const ctl = this.ctl;
+    if (h >= 0) {
+      const bank = tlb.bankOf(h);
+      const i = h & 0xffffff;
+      const info = bank.info[i]!;
+      const ec = checkRights(ctl, info & 7, (info >>> 4) & 15, acc, user, implicit);
+      if (ec !== 0) return this.tlbFault(vpn, ec, info, acc, user, implicit);
+      if (acc !== ACC_WRITE || info & T_DIRTY) {
+        tlb.hits++;
+        this.lastHit = true;
+        const frame = bank.frame[i]!;
+        if (this.trace.enabled) this.traceTlbHit(vpn, frame, h);
+        return h < 0x1000000 ? frame : frame + ((vpn >>> 0) & (h < 0x2000000 ? 511 : 262143));
+      }
+      // A write through a clean entry: walk again so the D flag gets set (§4.8).
+    }
+    tlb.misses++;
+    if (this.trace.enabled) this.trace.emit({ ev: 'tlb', what: 'miss', va: hex(vpn * 4096), pcid: ctl.pcid });
+    this.lastHit = false;
+    return this.walkAndFill(vpn, acc, user, implicit);
+  }
+
+  private walkAndFill(vpn: number, acc: number, user: boolean, implicit: boolean): number {
+    const w = this.w;
+    const ctl = this.ctl;
+    this.walks++;
+    const status = walk(this.mem, ctl, vpn, w);
+    if (this.trace.enabled) this.traceWalk(w);
+    if (status !== W_OK) {
+      this.pfError = walkErrorCode(ctl, status, acc, user);
+      if (this.trace.enabled) {
+        const reason = status === W_NOT_PRESENT ? 'not-present' : 'reserved-bit';
+        this.trace.emit({ ev: 'walk_fault', level: LEVEL_NAMES[w.level]!, reason, errorCode: this.pfError });
+      }
+      return this.invalidateOnFault(vpn, -1);
+    }
+    const ec = ctl.pke
+      ? checkRights(ctl, w.rights, w.pkey, acc, user, implicit)
+      : ctl.rightsEc[w.rights | (acc << 3) | (user ? 32 : 0) | (implicit ? 64 : 0)]!;
+    if (ec !== 0) {
+      this.pfError = ec;
+      if (this.trace.enabled) {
+        const reason = faultReason(ctl, w.rights, w.pkey, acc, user, implicit);
+        this.trace.emit({ ev: 'walk_fault', level: LEVEL_NAMES[w.level]!, reason, errorCode: ec });
+      }
+      return this.invalidateOnFault(vpn, -1);
+    }
+    const before = this.trace.enabled ? Array.from(w.lo) : null;
+    commitWalk(this.mem, w, acc === ACC_WRITE);
+    const pfn = w.size === 0 ? w.pfn : w.pfn + ((vpn >>> 0) & (w.size === SZ_2M ? 511 : 262143));
+    if (before) this.traceCommit(w, before, pfn * 4096);
+    if (this.tlb !== null) {
+      const leafLo = w.lo[w.level]!;
+      const global = ctl.pge && (leafLo & 0x100) !== 0 ? T_GLOBAL : 0;
+      const dirty = leafLo & 0x40 ? T_DIRTY : 0;
+      this.tlb.fill(vpn, w.size, ctl.pcid, w.pfn, w.rights | (w.pkey << 4) | global | dirty);
+      if (this.trace.enabled) {
+        this.trace.emit({ ev: 'tlb', what: 'fill', va: hex(vpn * 4096), pcid: ctl.pcid, pageSize: SIZE_NAME[w.size]!, pa: hex(pfn * 4096), global: global !== 0 });
+      }
+    }
+    return pfn;
+  }
+
+  /** A TLB hit whose cached rights deny the access: fault without walking (§4.10.4.3), drop it. */
+  private tlbFault(vpn: number, ec: number, info: number, acc: number, user: boolean, implicit: boolean): number {
+    this.pfError = ec;
+    this.lastHit = true;
+    if (this.trace.enabled) {
+      const reason = faultReason(this.ctl, info & 7, (info >>> 4) & 15, acc, user, implicit);
+      this.trace.emit({ ev: 'tlb', what: 'hit', va: hex(vpn * 4096), pcid: this.ctl.pcid });
+      this.trace.emit({ ev: 'walk_fault', level: 'pt', reason, errorCode: ec });
+    }
+    return this.invalidateOnFault(vpn, -1);
+  }
+
+  /** §4.10.4.1: a page fault invalidates the TLB entries for the faulting page. */
+  private invalidateOnFault(vpn: number, ret: number): number {
+    if (this.tlb === null) return ret;
+    const n = this.tlb.invalidatePage(vpn, this.ctl.pcid, true);
+    if (n > 0 && this.trace.enabled) {
+      this.trace.emit({ ev: 'tlb_flush', cause: 'page-fault', va: hex(vpn * 4096), pcid: this.ctl.pcid, entries: n });
+    }
+    return ret;
+  }
+
+  // --- linear-memory accesses ------------------------------------------------------------------
+
+  /** Whether `va` is canonical for the current paging mode (§3.3.7.1, §4.5). */
+  isCanonical(va: bigint): boolean {
+    const bits = this.ctl.la57 ? 57 : 48;
+    const top = BigInt.asUintN(64, va) >> BigInt(bits - 1);
+    return top === 0n || top === (1n << BigInt(65 - bits)) - 1n;
+  }
+
+  /**
+   * Perform an access without delivering a fault: translate every page it touches (a fault on the
+   * second page reports that page's first byte, §4.7), then read or write physical memory.
+   */
+  tryAccess(req: AccessRequest): AccessResult {
+    const va = BigInt.asUintN(64, req.va);
+    const size = req.size ?? 1;
+    const acc = ACC_CODE[req.access];
+    const implicit = req.implicit ?? false;
+    const user = this.cpu.cpl === 3 && !implicit;
+    if (this.trace.enabled) {
+      this.trace.emit({ ev: 'access', va: hex(va), access: req.access, size, mode: user ? 'user' : 'supervisor', implicit, cpl: this.cpu.cpl, what: req.what });
+    }
+    const last = BigInt.asUintN(64, va + BigInt(size - 1));
+    if (!this.isCanonical(va) || !this.isCanonical(last)) {
+      return { kind: 'fault', fault: { vector: req.stack ? SS : GP, errorCode: 0 }, tlb: 'none' };
+    }
+    const off = Number(va & 0xfffn);
+    const vpn = Number(va >> 12n);
+    const pfn0 = this.translate(vpn, acc, user, implicit);
+    const tlb = this.lastHit ? 'hit' : 'miss';
+    if (pfn0 < 0) return { kind: 'fault', fault: { vector: PF, errorCode: this.pfError, cr2: va }, tlb };
+    const first = Math.min(size, 4096 - off);
+    let pa1 = 0;
+    if (first < size) {
+      const pfn1 = this.translate((vpn + 1) % TWO52, acc, user, implicit);
+      const page2 = (va | 0xfffn) + 1n;
+      pa1 = pfn1 * 4096;
+      if (pfn1 < 0) return { kind: 'fault', fault: { vector: PF, errorCode: this.pfError, cr2: BigInt.asUintN(64, page2) }, tlb };
+    }
+    const pa0 = pfn0 * 4096;
+    const value = this.moveData(req, pa0 + off, first, pa1, size);
+    if (this.trace.enabled) this.trace.emit({ ev: 'access_done', va: hex(va), pa: hex(pa0 + off), value: hex(value) });
+    return { kind: 'ok', pa: BigInt(pa0 + off), value, tlb };
+  }
+
+  private moveData(req: AccessRequest, pa: number, first: number, pa1: number, size: number): bigint {
+    const mem = this.mem;
+    if (req.access === 'write') {
+      const v = BigInt.asUintN(size * 8, req.value ?? 0n);
+      if (first === size) mem.write(pa, size, v);
+      else for (let i = 0; i < size; i++) mem.write8(i < first ? pa + i : pa1 + i - first, Number((v >> BigInt(8 * i)) & 0xffn));
+      return v;
+    }
+    if (first === size) return mem.read(pa, size);
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(mem.read8(i < first ? pa + i : pa1 + i - first));
+    return v;
+  }
+
+  /** Perform an access; a fault is raised and delivered through the IDT (the CPU is then at the handler). */
+  access(req: AccessRequest): AccessResult {
+    if (this.shutdown) throw new Error('access on a machine in shutdown (triple fault): reset it first');
+    const r = this.tryAccess(req);
+    if (r.kind === 'fault') this.raise(r.fault);
+    return r;
+  }
+
+  /** Raise an exception: set CR2 for #PF, record it, and deliver it (§6.12). */
+  raise(f: Fault): void {
+    if (f.vector === PF && f.cr2 !== undefined) this.setCr2(f.cr2);
+    this.raisedLog.push(f);
+    if (this.trace.enabled) {
+      this.trace.emit({
+        ev: 'exception', vector: f.vector, name: vectorMnemonic(f.vector), errorCode: f.errorCode,
+        cr2: f.vector === PF && f.cr2 !== undefined ? hex(f.cr2) : undefined,
+        reason: f.vector === PF ? 'page fault' : f.vector === GP ? 'general protection' : vectorMnemonic(f.vector),
+      });
+    }
+    deliverException(this, f);
+  }
+
+  /** The exceptions raised since the last call, then forget them. */
+  takeRaised(): Fault[] {
+    const r = this.raisedLog;
+    this.raisedLog = [];
+    return r;
+  }
+
+  /** Record a nested exception raised during delivery (called by delivery.ts). */
+  noteRaised(f: Fault): void {
+    this.raisedLog.push(f);
+  }
+
+  // --- registers and privileged instructions ---------------------------------------------------
+
+  setCr2(v: bigint): void {
+    this.setReg('cr2', BigInt.asUintN(64, v));
+  }
+
+  /** MOV to CR0 (WP changes need no flush: rights are decided at each access). */
+  setCr0(v: bigint): void {
+    this.setReg('cr0', v);
+  }
+
+  /** MOV to CR4 (§4.10.4.1: toggling PGE flushes everything; clearing PCIDE flushes everything). */
+  setCr4(v: bigint): void {
+    const old = this.cpu.cr4;
+    if ((v & CR4_PCIDE) !== 0n && (old & CR4_PCIDE) === 0n && (this.cpu.cr3 & CR3_PCID_MASK) !== 0n) {
+      throw new RangeError('setting CR4.PCIDE needs CR3[11:0] = 0 (#GP, SDM §4.10.1)');
+    }
+    this.setReg('cr4', v);
+    const pgeFlip = ((old ^ v) & CR4_PGE) !== 0n;
+    const pcideOff = (old & CR4_PCIDE) !== 0n && (v & CR4_PCIDE) === 0n;
+    if (pgeFlip || pcideOff) this.flushAll('cr4', false);
+  }
+
+  setEfer(v: bigint): void {
+    this.setReg('efer', v);
+  }
+
+  setRflags(v: bigint): void {
+    this.setReg('rflags', v);
+  }
+
+  /** WRPKRU. */
+  setPkru(v: number): void {
+    const old = this.cpu.pkru;
+    this.cpu.pkru = v >>> 0;
+    this.syncCtl();
+    if (this.trace.enabled) this.trace.emit({ ev: 'reg', name: 'pkru', old: hex(old), value: hex(v >>> 0) });
+  }
+
+  /**
+   * MOV to CR3 (§4.10.4.1): without PCIDs, flush all non-global entries; with PCIDs, flush the
+   * new PCID's non-global entries unless bit 63 is set (bit 63 is not stored).
+   */
+  movToCr3(v: bigint): void {
+    const noflush = (this.cpu.cr4 & CR4_PCIDE) !== 0n && (v & CR3_NOFLUSH) !== 0n;
+    this.setReg('cr3', v & ~CR3_NOFLUSH);
+    if (this.tlb === null || noflush) return;
+    const pcid = this.ctl.pcide ? this.ctl.pcid : -1;
+    const n = this.tlb.invalidateContext(pcid, true);
+    if (this.trace.enabled) this.trace.emit({ ev: 'tlb_flush', cause: 'mov-cr3', pcid: this.ctl.pcid, entries: n, keepGlobal: true });
+  }
+
+  /** INVLPG: entries for the page, current PCID and global (§4.10.4.1). */
+  invlpg(va: bigint): void {
+    if (this.tlb === null || !this.isCanonical(va)) return; // a non-canonical INVLPG is a no-op
+    const vpn = Number(BigInt.asUintN(64, va) >> 12n);
+    const n = this.tlb.invalidatePage(vpn, this.ctl.pcid, true);
+    if (this.trace.enabled) this.trace.emit({ ev: 'tlb_flush', cause: 'invlpg', va: hex(va), pcid: this.ctl.pcid, entries: n });
+  }
+
+  /** INVPCID types 0-3 (SDM Vol. 2, INVPCID). */
+  invpcid(type: 0 | 1 | 2 | 3, pcid: number, va = 0n): void {
+    if (this.tlb === null) return;
+    let n: number;
+    if (type === 0) n = this.tlb.invalidatePage(Number(BigInt.asUintN(64, va) >> 12n), pcid, false);
+    else if (type === 1) n = this.tlb.invalidateContext(pcid, true);
+    else n = this.tlb.invalidateContext(-1, type === 3);
+    if (this.trace.enabled) {
+      this.trace.emit({ ev: 'tlb_flush', cause: 'invpcid', pcid: type < 2 ? pcid : undefined, va: type === 0 ? hex(va) : undefined, entries: n, keepGlobal: type !== 2 });
+    }
+  }
+
+  private flushAll(cause: 'cr4', keepGlobal: boolean): void {
+    if (this.tlb === null) return;
+    const n = this.tlb.invalidateContext(-1, keepGlobal);
+    if (this.trace.enabled) this.trace.emit({ ev: 'tlb_flush', cause, entries: n, keepGlobal });
+  }
+
+  private setReg(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer' | 'rflags', v: bigint): void {
+    const old = this.cpu[name];
+    this.cpu[name] = BigInt.asUintN(64, v);
+    if (name !== 'cr2') this.syncCtl();
+    if (this.trace.enabled) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
+  }
+
+  // --- trace helpers (only called with tracing on) ----------------------------------------------
+
+  private traceTlbHit(vpn: number, pfn: number, h: number): void {
+    this.trace.emit({ ev: 'tlb', what: 'hit', va: hex(vpn * 4096), pcid: this.ctl.pcid, pageSize: SIZE_NAME[Math.floor(h / 0x1000000)]!, pa: hex(pfn * 4096) });
+  }
+
+  private traceWalk(w: WalkOut): void {
+    for (let l = w.first; l <= w.level; l++) {
+      const level = LEVEL_NAMES[l]!;
+      const leaf = l === w.level && w.status === W_OK;
+      this.trace.emit({
+        ev: 'walk', level, index: w.index[l]!, entryPa: hex(w.entryPa[l]!), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
+        flags: pteFlagString(w.lo[l]!, w.hi[l]!, level), leaf,
+      });
+    }
+  }
+
+  private traceCommit(w: WalkOut, before: number[], pa: number): void {
+    for (let l = w.first; l <= w.level; l++) {
+      const changed = (w.lo[l]! ^ before[l]!) & 0x60;
+      if (!changed) continue;
+      const bits = changed === 0x60 ? 'AD' : changed === 0x20 ? 'A' : 'D';
+      this.trace.emit({ ev: 'ad_set', level: LEVEL_NAMES[l]!, entryPa: hex(w.entryPa[l]!), bits, entry: hex(joinWords(w.lo[l]!, w.hi[l]!)) });
+    }
+    const r = w.rights;
+    const rights = `${r & R_US ? 'user' : 'supervisor'} ${r & R_RW ? 'rw' : 'ro'}${r & R_XD ? ' nx' : ''}`;
+    this.trace.emit({ ev: 'walk_ok', pa: hex(pa), pageSize: SIZE_NAME[w.size]!, rights, pkey: w.pkey });
+  }
+
+  /** A copy of the walk for `va`, without side effects (for previews and page dumps). */
+  previewWalk(va: bigint): WalkOut {
+    const out = new WalkOut();
+    walk(this.mem, this.ctl, Number(BigInt.asUintN(64, va) >> 12n), out);
+    return out;
+  }
+}
+
+export function joinWords(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+

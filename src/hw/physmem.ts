@@ -1,0 +1,188 @@
+// Sparse physical memory. Reads of memory never written return zeros and cost nothing; a frame
+// costs host memory only once something is written to it, and then only for the 128-byte lines
+// that were written (a 4 KiB frame with one PTE in it costs ~256 bytes, not 4 KiB), so a million
+// touched frames fit in a few hundred MiB of heap.
+//
+// Which frames are free is the kernel's business (its page allocator), not the hardware's.
+//
+// Layout: pfn -> slot (a Map plus a small direct-mapped cache for the page walk's hot path);
+// slot -> 32 line ids (Int32Array, 0 = never written); line id -> 32 u32 words in a slab.
+
+const LINE_WORDS = 32; // 128-byte lines
+const LINE_SHIFT = 7;
+const LINES_PER_FRAME = 4096 >>> LINE_SHIFT; // 32
+const CACHE_SIZE = 1024; // entries in the pfn -> slot cache (power of two)
+
+export class PhysMem {
+  /** Bits of physical address the machine implements (CPUID MAXPHYADDR). */
+  readonly maxPhyAddr: number;
+  private readonly slotOf = new Map<number, number>();
+  private lineIdx = new Int32Array(LINES_PER_FRAME * 1024);
+  private words = new Uint32Array(LINE_WORDS * 1024);
+  private slots = 0;
+  private lines = 1; // line id 0 means "not written"
+  private readonly cachePfn = new Float64Array(CACHE_SIZE).fill(-1);
+  private readonly cacheSlot = new Int32Array(CACHE_SIZE);
+
+  constructor(maxPhyAddr = 46) {
+    if (!Number.isInteger(maxPhyAddr) || maxPhyAddr < 32 || maxPhyAddr > 52) {
+      throw new RangeError(`MAXPHYADDR must be an integer from 32 to 52, got ${maxPhyAddr}`);
+    }
+    this.maxPhyAddr = maxPhyAddr;
+  }
+
+  /** Frames that hold at least one written line. */
+  get touchedFrames(): number {
+    return this.slots;
+  }
+
+  /** Host bytes held by the backing arrays (for the memory bound test and the bench). */
+  get hostBytes(): number {
+    return this.lineIdx.byteLength + this.words.byteLength;
+  }
+
+  // --- the hot path: 32-bit words at 4-byte aligned physical addresses (pa < 2^52) -----------
+
+  /** Read the aligned 32-bit word at `pa`. */
+  read32(pa: number): number {
+    const pfn = Math.floor(pa / 4096);
+    return this.read32In(pfn, pa - pfn * 4096);
+  }
+
+  /** Read the aligned 32-bit word at byte `off` of frame `pfn` (the page walk's form). */
+  read32In(pfn: number, off: number): number {
+    const slot = this.lookup(pfn);
+    if (slot < 0) return 0;
+    const line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
+    return line === 0 ? 0 : this.words[line * LINE_WORDS + ((off & 127) >>> 2)]!;
+  }
+
+  /**
+   * Index into `words` of the aligned 32-bit word at byte `off` of frame `pfn`, or -1 if that
+   * line was never written (it reads as zero). Lets the walk read an entry's two halves with one
+   * lookup; the index is valid until the next write.
+   */
+  wordIndex(pfn: number, off: number): number {
+    const slot = this.lookup(pfn);
+    if (slot < 0) return -1;
+    const line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
+    return line === 0 ? -1 : line * LINE_WORDS + ((off & 127) >>> 2);
+  }
+
+  /** The backing words (see `wordIndex`). */
+  get wordArray(): Uint32Array {
+    return this.words;
+  }
+
+  /** Write the aligned 32-bit word at `pa`. */
+  write32(pa: number, v: number): void {
+    const pfn = Math.floor(pa / 4096);
+    const off = pa - pfn * 4096;
+    const line = this.lineFor(pfn, off >>> LINE_SHIFT);
+    this.words[line * LINE_WORDS + ((off & 127) >>> 2)] = v >>> 0;
+  }
+
+  private lookup(pfn: number): number {
+    const c = pfn & (CACHE_SIZE - 1);
+    if (this.cachePfn[c] === pfn) return this.cacheSlot[c]!;
+    const slot = this.slotOf.get(pfn);
+    if (slot === undefined) return -1;
+    this.cachePfn[c] = pfn;
+    this.cacheSlot[c] = slot;
+    return slot;
+  }
+
+  private lineFor(pfn: number, lineNo: number): number {
+    let slot = this.lookup(pfn);
+    if (slot < 0) slot = this.newSlot(pfn);
+    const i = slot * LINES_PER_FRAME + lineNo;
+    let line = this.lineIdx[i]!;
+    if (line === 0) {
+      line = this.lines++;
+      if ((line + 1) * LINE_WORDS > this.words.length) this.words = grow(this.words);
+      this.lineIdx[i] = line;
+    }
+    return line;
+  }
+
+  private newSlot(pfn: number): number {
+    const slot = this.slots++;
+    if ((slot + 1) * LINES_PER_FRAME > this.lineIdx.length) this.lineIdx = grow(this.lineIdx);
+    this.slotOf.set(pfn, slot);
+    return slot;
+  }
+
+  // --- byte-granular API (kernels, tests, display) --------------------------------------------
+
+  read8(pa: number): number {
+    return (this.read32(pa - (pa % 4)) >>> (8 * (pa % 4))) & 0xff;
+  }
+
+  write8(pa: number, v: number): void {
+    const base = pa - (pa % 4);
+    const sh = 8 * (pa % 4);
+    const old = this.read32(base);
+    this.write32(base, (old & ~(0xff << sh)) | ((v & 0xff) << sh));
+  }
+
+  /** Read `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
+  read(pa: number, size: number): bigint {
+    if (size === 8 && pa % 8 === 0) return (BigInt(this.read32(pa + 4)) << 32n) | BigInt(this.read32(pa));
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.read8(pa + i));
+    return v;
+  }
+
+  /** Write `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
+  write(pa: number, size: number, value: bigint): void {
+    const v = BigInt.asUintN(64, value);
+    if (size === 8 && pa % 8 === 0) {
+      this.write32(pa, Number(v & 0xffffffffn));
+      this.write32(pa + 4, Number(v >> 32n));
+      return;
+    }
+    for (let i = 0; i < size; i++) this.write8(pa + i, Number((v >> BigInt(8 * i)) & 0xffn));
+  }
+
+  read64(pa: number): bigint {
+    return this.read(pa, 8);
+  }
+
+  write64(pa: number, v: bigint): void {
+    this.write(pa, 8, v);
+  }
+
+  /** Zero a whole 4 KiB frame (what a kernel's clear_page does). Drops its lines' contents. */
+  zeroFrame(pfn: number): void {
+    const slot = this.lookup(pfn);
+    if (slot < 0) return;
+    for (let l = 0; l < LINES_PER_FRAME; l++) {
+      const line = this.lineIdx[slot * LINES_PER_FRAME + l]!;
+      if (line !== 0) this.words.fill(0, line * LINE_WORDS, (line + 1) * LINE_WORDS);
+    }
+  }
+
+  /** Copy a whole 4 KiB frame (copy_page / the COW copy). */
+  copyFrame(fromPfn: number, toPfn: number): void {
+    this.zeroFrame(toPfn);
+    const src = this.lookup(fromPfn);
+    if (src < 0) return;
+    for (let l = 0; l < LINES_PER_FRAME; l++) {
+      const from = this.lineIdx[src * LINES_PER_FRAME + l]!;
+      if (from === 0) continue;
+      const to = this.lineFor(toPfn, l);
+      this.words.copyWithin(to * LINE_WORDS, from * LINE_WORDS, (from + 1) * LINE_WORDS);
+    }
+  }
+
+  /** True if `pa` is within MAXPHYADDR. */
+  inRange(pa: number): boolean {
+    return pa >= 0 && pa < 2 ** this.maxPhyAddr;
+  }
+}
+
+function grow<T extends Int32Array | Uint32Array>(a: T): T {
+  const bigger = new (a.constructor as { new (n: number): T })(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
