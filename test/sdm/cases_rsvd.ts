@@ -34,7 +34,7 @@ export const RSVD_CASES: SdmCase[] = [
   { id: 'rsvd-maxphy52-none', sdm: '§4.5.4 Table 4-20', what: 'MAXPHYADDR=52: bit 51 of a PTE is an address bit',
     state: { maxPhyAddr: 52 }, tables: user4k({ extraBits: { pt: bit(51) } }), access: user('read'),
     expect: { ok: true, pa: PA_4K | bit(51) } },
-  { id: 'rsvd-maxphy39-pml5e', sdm: '§4.5.5 Table 4-14', what: 'MAXPHYADDR=39, LA57: bit 39 of the PML5E is reserved',
+  { id: 'rsvd-maxphy39-pml5e', sdm: '§4.5.4 Table 4-14', what: 'MAXPHYADDR=39, LA57: bit 39 of the PML5E is reserved',
     state: { la57: true, maxPhyAddr: 39 }, tables: user4k({ va: VA57, extraBits: { pml5: bit(39) } }), access: user('read', VA57),
     expect: { pf: 0xd } },
   { id: 'rsvd-maxphy36-2m', sdm: '§4.5.4 Table 4-18', what: 'MAXPHYADDR=36: bit 36 of a 2 MiB PDE is reserved',
@@ -45,7 +45,7 @@ export const RSVD_CASES: SdmCase[] = [
   // ---- PS where it is reserved ----
   { id: 'rsvd-ps-pml4e', sdm: '§4.5.4 Table 4-15', what: 'PS (bit 7) of a PML4E is reserved',
     tables: sup4k({ extraBits: { pml4: PS } }), access: sup('read'), expect: { pf: 0x9 } },
-  { id: 'rsvd-ps-pml5e', sdm: '§4.5.5 Table 4-14', what: 'PS (bit 7) of a PML5E is reserved',
+  { id: 'rsvd-ps-pml5e', sdm: '§4.5.4 Table 4-14', what: 'PS (bit 7) of a PML5E is reserved',
     state: { la57: true }, tables: user4k({ va: VA57, extraBits: { pml5: PS } }), access: user('write', VA57), expect: { pf: 0xf } },
   { id: 'rsvd-ps-pdpte-no-1g', sdm: '§4.1.4 / §4.5.4 Table 4-16', what: 'PS in a PDPTE when CPUID says no 1-GByte pages',
     state: { page1g: false }, tables: user1g(), access: user('read'), expect: { pf: 0xd } },

@@ -95,7 +95,7 @@ const P = 0, RW = 1, US = 2, PS = 7, XD = 63;
 
 // ---- §4.5: canonical addresses and the walk ---------------------------------------------------
 
-/** §4.5.1 / Vol. 1 §3.3.7.1: bits 63:48 (63:57 with CR4.LA57) copy bit 47 (56). */
+/** §4.5 / Vol. 1 §3.3.7.1: bits 63:48 (63:57 with CR4.LA57) copy bit 47 (56). */
 export function refIsCanonical(va: bigint, la57: boolean): boolean {
   const width = la57 ? 57 : 48;
   const top = va >> BigInt(width - 1); // the sign bit and everything above it
@@ -104,7 +104,7 @@ export function refIsCanonical(va: bigint, la57: boolean): boolean {
 
 interface LevelInfo { name: RefLevel; shift: number }
 
-// §4.5.4 (4-level) and §4.5.5 (5-level): each level indexes 9 bits of the linear address.
+// §4.5.4 (4-level and 5-level paging): each level indexes 9 bits of the linear address.
 const LEVELS: LevelInfo[] = [
   { name: 'pml5', shift: 48 }, // bits 56:48, only with CR4.LA57 = 1
   { name: 'pml4', shift: 39 }, // bits 47:39
@@ -146,13 +146,13 @@ function hasReservedBit(st: RefState, level: RefLevel, e: bigint): boolean {
   return false;
 }
 
-/** §4.5.4 / §4.5.5: walk from CR3 to the leaf for one (canonical) linear address. */
+/** §4.5.4: walk from CR3 to the leaf for one (canonical) linear address. */
 function walk(read64: (pa: bigint) => bigint, st: RefState, va: bigint): Walk {
   // §4.5.2: CR3 bits M-1:12 locate the root (PML5 with LA57, else PML4).
   let table = st.cr3 & bitRange(51, 12);
   const used: UsedEntry[] = [];
   for (const lv of LEVELS) {
-    if (lv.name === 'pml5' && !st.la57) continue; // §4.5.1: 4-level paging has no PML5
+    if (lv.name === 'pml5' && !st.la57) continue; // §4.5 / §4.1.4: without CR4.LA57 there is no PML5
     const index = (va >> BigInt(lv.shift)) & 0x1ffn;
     const pa = table + index * 8n;
     const e = read64(pa) & U64;
