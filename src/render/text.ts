@@ -153,7 +153,8 @@ export function describeEvent(e: TraceEvent, inFn?: string): string {
       return `# step ${e.step} done: ${e.outcome}`;
     case 'access': {
       const implicit = e.implicit ? ' implicit' : '';
-      return `/* access ${e.mode} ${e.access} va=${e.va} size=${e.size} cpl=${e.cpl}${implicit} */`;
+      const what = e.what === undefined ? '' : ` (${e.what})`;
+      return `/* access ${e.mode} ${e.access} va=${e.va} size=${e.size} cpl=${e.cpl}${implicit}${what} */`;
     }
     case 'access_done':
       return `/* access done va=${e.va} pa=${e.pa}${opt('value', e.value)} */`;

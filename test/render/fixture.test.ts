@@ -86,7 +86,7 @@ export const segfault: TraceEvent[] = [
 export const oneOfEach: { [K in EventName]: Extract<TraceEvent, { ev: K }> } = {
   step: { ev: 'step', step: 1, op: 'read 0x1000', proc: 'p', kernel: 'xnu' },
   step_end: { ev: 'step_end', step: 1, outcome: 'ok' },
-  access: { ev: 'access', va: '0xfffffe0000000000', access: 'read', size: 16, mode: 'supervisor', implicit: true, cpl: 3 },
+  access: { ev: 'access', va: '0xfffffe00000000e0', access: 'read', size: 8, mode: 'supervisor', implicit: true, cpl: 3, what: 'IDT gate' },
   access_done: { ev: 'access_done', va: '0x1000', pa: '0x5000', value: '0x2a' },
   tlb: { ev: 'tlb', what: 'fill', va: '0x1000', pcid: 1, pageSize: '4k', pa: '0x5000', global: true },
   tlb_flush: { ev: 'tlb_flush', cause: 'invlpg', va: '0x1000', pcid: 1, entries: 1 },

@@ -159,6 +159,8 @@ test('every event type renders one complete line', () => {
     assert.match(line, /^ 0\) [ \d]{6} \| {2}\S/);
     assert.doesNotMatch(line, /undefined|\[object|NaN/);
   }
+  // An implicit supervisor access made at CPL 3 (SDM §4.6: descriptor-table reads) says what it reads.
+  assert.equal(out[2], ' 0)      2 |  /* access supervisor read va=0xfffffe00000000e0 size=8 cpl=3 implicit (IDT gate) */');
   assert.equal(out[5], ' 0)      5 |  /* tlb flush invlpg va=0x1000 pcid=1 entries=1 */');
   assert.equal(out[6], ' 0)      6 |  /* walk PD[0x1ff] @0x3ff8 = 0x2000e7 P RW A D PS (leaf) */');
   assert.equal(out[14], ' 0)     14 |  /* stack switch 0xffffc90000003f00 -> 0xfffffe0000009000 (ist, IST2) */');
