@@ -2,7 +2,7 @@
 // ScenarioError, positioned at the offending key or value (or, for a missing field, at the
 // mapping that lacks it).
 import { readFileSync, statSync } from 'node:fs';
-import { ScenarioError, type FieldPath, type SourceLoc } from './errors.js';
+import { ScenarioError, describeValue, type FieldPath, type SourceLoc } from './errors.js';
 import { MAX_TEXT_CHARS, readYaml, type Locations } from './yaml.js';
 import { issueTarget, scenarioSchema, type Scenario, type ScenarioData, type Step } from './schema.js';
 import { errorMap } from './values.js';
@@ -12,6 +12,10 @@ export { ScenarioError } from './errors.js';
 /** Parse scenario text (YAML, or JSON, which YAML 1.2 contains). `file` is used in messages. */
 export function parseScenario(text: string, file: string): Scenario {
   const { data, locs } = readYaml(text, file);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    const what = data === null ? 'the file is empty' : `got ${describeValue(data)}`;
+    throw new ScenarioError(locs.at([]), `a scenario is a mapping with name: and steps:; ${what}`);
+  }
   const r = scenarioSchema.safeParse(data, { error: errorMap });
   if (!r.success) throw firstError(r.error.issues, locs);
   return withPositions(r.data, file, locs);
@@ -47,15 +51,25 @@ function fsReason(e: unknown): string {
   return typeof code === 'string' ? `${reasons[code] ?? 'read failed'} (${code})` : String(e);
 }
 
-/** The issue that comes first in the file, so fixing errors top to bottom works. */
+/**
+ * The issue to report: the first in the file, so fixing errors top to bottom works; but a
+ * missing field only when nothing else is wrong, since a misspelt field (`lenght:`, which
+ * comes with a "did you mean") also makes the real one missing.
+ */
 function firstError(issues: readonly Parameters<typeof issueTarget>[0][], locs: Locations): ScenarioError {
-  let best: ScenarioError | undefined;
+  let best: { err: ScenarioError; rank: number[] } | undefined;
   for (const iss of issues) {
     const { path, at } = issueTarget(iss);
     const err = new ScenarioError(locs.at(path, at), iss.message || 'invalid value');
-    if (!best || err.line < best.line || (err.line === best.line && err.col < best.col)) best = err;
+    const rank = [locs.has(path) ? 0 : 1, err.line, err.col];
+    if (!best || before(rank, best.rank)) best = { err, rank };
   }
-  return best ?? new ScenarioError(locs.at([]), 'invalid scenario');
+  return best?.err ?? new ScenarioError(locs.at([]), 'invalid scenario');
+}
+
+function before(a: readonly number[], b: readonly number[]): boolean {
+  const i = a.findIndex((x, k) => x !== b[k]);
+  return i >= 0 && a[i]! < b[i]!;
 }
 
 function withPositions(data: ScenarioData, file: string, locs: Locations): Scenario {

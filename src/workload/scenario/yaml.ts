@@ -39,6 +39,11 @@ export class Locations {
     this.keys.set(JSON.stringify(path), pos);
   }
 
+  /** Whether the value at `path` was written (a missing field was not). */
+  has(path: FieldPath): boolean {
+    return this.values.has(JSON.stringify(path));
+  }
+
   /**
    * The place to point at for a problem with the field at `path`: its key when `target` is
    * 'key' (an unknown field), else its value; a field that is absent points at its parent.
@@ -64,6 +69,8 @@ export function readYaml(text: string, file: string): YamlData {
   }
   const lc = new LineCounter();
   const at = (offset: number): SourceLoc => ({ file, path: '', ...lc.linePos(offset) });
+  const bracket = firstDeepBracket(text);
+  if (bracket !== undefined) throw new ScenarioError({ file, path: '', ...linePos(text, bracket) }, `nested deeper than ${MAX_DEPTH} levels`);
   try {
     const tokens = Array.from(new Parser(lc.addNewLine).parse(text));
     const deep = firstTooDeep(tokens);
@@ -79,9 +86,13 @@ export function readYaml(text: string, file: string): YamlData {
   }
 }
 
-/** The first document; its first error or warning (an unknown tag, say) becomes a ScenarioError. */
+/**
+ * The first document; its first error or warning (an unknown tag, say) becomes a ScenarioError.
+ * Duplicate keys are left to Converter: yaml's own check is quadratic in the keys of a mapping
+ * (10 s for 30,000 keys).
+ */
 function composeOne(tokens: Parameters<Composer['compose']>[0], end: number, at: (o: number) => SourceLoc): Document.Parsed {
-  const docs = new Composer({ intAsBigInt: true, uniqueKeys: true }).compose(tokens, true, end);
+  const docs = new Composer({ intAsBigInt: true, uniqueKeys: false }).compose(tokens, true, end);
   const first = docs.next();
   if (first.done) throw new ScenarioError(at(0), 'the file holds no YAML document');
   const doc = first.value;
@@ -98,6 +109,51 @@ function composeOne(tokens: Parameters<Composer['compose']>[0], end: number, at:
 function yamlMessage(message: string): string {
   const first = message.split('\n')[0] ?? '';
   return first === '' ? 'YAML syntax error' : `YAML: ${first}`;
+}
+
+/**
+ * A fast first check for the cheapest way to nest deeply, `[[[[…`: the offset of a bracket
+ * nested far deeper than MAX_DEPTH, counting as YAML does (skipping quoted text and comments).
+ * It may overcount (brackets in plain or block scalars) but has slack for that; the exact
+ * check is firstTooDeep, which needs the whole file tokenized first (seconds for 1 MiB of `[`).
+ */
+function firstDeepBracket(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const prev = i === 0 ? '\n' : text[i - 1]!;
+    const tokenStart = /[\s[{,:]/.test(prev);
+    if (c === '#' && /\s/.test(prev)) i = skipTo(text, i, '\n');
+    else if ((c === '"' || c === "'") && tokenStart) i = skipQuoted(text, i, c);
+    else if (c === '[' || c === '{') {
+      if (++depth > 4 * MAX_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
+}
+
+/** 1-based line and column of `offset`, for errors found before the LineCounter has run. */
+function linePos(text: string, offset: number): Pos {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, col: offset - before.lastIndexOf('\n') };
+}
+
+function skipTo(text: string, from: number, stop: string): number {
+  const j = text.indexOf(stop, from + 1);
+  return j < 0 ? text.length : j;
+}
+
+/** The index of the quote that closes the one at `from` (`\"` and `''` are escapes). */
+function skipQuoted(text: string, from: number, quote: string): number {
+  for (let i = from + 1; i < text.length; i++) {
+    if (quote === '"' && text[i] === '\\') i++;
+    else if (text[i] === quote) {
+      if (quote === "'" && text[i + 1] === "'") i++;
+      else return i;
+    }
+  }
+  return text.length;
 }
 
 interface CstLike {
@@ -174,9 +230,9 @@ class Converter {
     for (const pair of pairs) {
       const key = this.key(pair.key, path);
       const at = [...path, key];
-      if (Object.prototype.hasOwnProperty.call(out, key)) this.fail(at, `duplicate field ${JSON.stringify(key)}`, 'key');
       const keyPos = isScalar(pair.key) ? this.pos(pair.key) : undefined;
       if (keyPos) this.locs.setKey(at, keyPos);
+      if (Object.prototype.hasOwnProperty.call(out, key)) this.fail(at, `duplicate field ${JSON.stringify(key)}`, 'key');
       // An empty value (`exit:`) has no node of its own: point at its key.
       if (pair.value === null && keyPos) this.locs.setValue(at, keyPos);
       // defineProperty, not assignment: a key named "__proto__" must stay a plain field.
