@@ -1,18 +1,17 @@
 // `npm run bench`: one JSON line per figure, {"name", "value", "unit"}. Measured with tracing off,
-// after a warm-up, over a fixed wall-clock budget per figure; the best of three rounds is kept.
+// after a warm-up; the best of three rounds is kept. Each figure runs in its own Node process
+// (`node dist/bench/run.js FIGURE`), so the JIT state of one figure cannot skew the next.
+
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 import { Machine } from '../src/hw/machine.js';
 import { ACC_READ } from '../src/hw/paging.js';
 import { CR4_LA57 } from '../src/hw/regs.js';
 import { BareLab, parseFlags } from '../src/kernel/bare/lab.js';
 
-interface Figure { name: string; value: number; unit: string }
-const figures: Figure[] = [];
-
 function report(name: string, value: number, unit: string): void {
-  const f = { name, value: Math.round(value), unit };
-  figures.push(f);
-  console.log(JSON.stringify(f));
+  console.log(JSON.stringify({ name, value: Math.round(value), unit }));
 }
 
 /** Runs `body(n)` with growing n until a round takes ~300 ms; returns the best ops/s of 3 rounds. */
@@ -65,30 +64,46 @@ function translations(m: Machine, vpns: number[]): (n: number) => void {
   };
 }
 
-{
-  const { m, vpns } = userMachine({ tlb: true, pages: 8 });
-  const missesBefore = m.tlb!.misses;
-  report('tlb_hit_translations_per_s', rate(translations(m, vpns)), 'translations/s');
-  if (m.tlb!.misses !== missesBefore) throw new Error('bench bug: expected TLB hits only');
-}
-{
-  const { m, vpns } = userMachine({ tlb: false, pages: 64 });
-  report('walks_4level_per_s', rate(translations(m, vpns)), 'walks/s');
-}
-{
-  const { m, vpns } = userMachine({ tlb: false, la57: true, pages: 64 });
-  report('walks_5level_per_s', rate(translations(m, vpns)), 'walks/s');
-}
-{
-  const m = new Machine();
-  const lab = new BareLab(m);
-  lab.setCpl(3);
-  const va = 0x7f0000100000n;
-  report('exception_deliveries_per_s', rate((n) => {
-    for (let i = 0; i < n; i++) {
-      m.access({ va, access: 'write', size: 1, value: 1n });
-      lab.returnFromHandler(true);
-    }
-    m.takeRaised();
-  }), 'deliveries/s');
+const FIGURES: Record<string, () => void> = {
+  tlb_hit_translations_per_s() {
+    const { m, vpns } = userMachine({ tlb: true, pages: 8 });
+    const missesBefore = m.tlb!.misses;
+    report('tlb_hit_translations_per_s', rate(translations(m, vpns)), 'translations/s');
+    if (m.tlb!.misses !== missesBefore) throw new Error('bench bug: expected TLB hits only');
+  },
+  walks_4level_per_s() {
+    const { m, vpns } = userMachine({ tlb: false, pages: 64 });
+    report('walks_4level_per_s', rate(translations(m, vpns)), 'walks/s');
+  },
+  walks_5level_per_s() {
+    const { m, vpns } = userMachine({ tlb: false, la57: true, pages: 64 });
+    report('walks_5level_per_s', rate(translations(m, vpns)), 'walks/s');
+  },
+  exception_deliveries_per_s() {
+    const m = new Machine();
+    const lab = new BareLab(m);
+    lab.setCpl(3);
+    const va = 0x7f0000100000n;
+    report('exception_deliveries_per_s', rate((n) => {
+      for (let i = 0; i < n; i++) {
+        m.access({ va, access: 'write', size: 1, value: 1n });
+        lab.returnFromHandler(true);
+      }
+      m.takeRaised();
+    }), 'deliveries/s');
+  },
+};
+
+const which = process.argv[2];
+if (which) {
+  const f = FIGURES[which];
+  if (!f) {
+    console.error(`unknown figure '${which}'; figures: ${Object.keys(FIGURES).join(', ')}`);
+    process.exitCode = 2;
+  } else f();
+} else {
+  const self = fileURLToPath(import.meta.url);
+  for (const name of Object.keys(FIGURES)) {
+    process.stdout.write(execFileSync(process.execPath, [self, name], { encoding: 'utf8' }));
+  }
 }

@@ -50,6 +50,8 @@ export class WalkOut {
   rights = 0;
   pkey = 0;
   size = SZ_4K;
+  /** AND of the low words walked: tells `commitWalk` whether any A flag is still clear. */
+  andLo = 0;
   /** Frame number of the page's first 4 KiB frame (a 2 MiB/1 GiB page is 512/262144 frames). */
   pfn = 0;
 }
@@ -73,12 +75,15 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   const lo32 = vpn >>> 0;
   const hi = Math.floor(vpn / TWO32);
   const first = ctl.la57 ? 0 : 1;
+  const nxe = ctl.nxe;
+  const rsvdHi = ctl.rsvdHi | (nxe ? 0 : HI_XD);
+  const words = mem.wordArray;
   out.first = first;
   let tablePfn = Math.floor(ctl.rootPa / 4096);
   let rw = R_RW;
   let us = R_US;
   let xd = 0;
-  const words = mem.wordArray;
+  let andLo = -1;
   for (let lvl = first; lvl < 5; lvl++) {
     const idx = indexAt(lvl, lo32, hi);
     const off = idx * 8;
@@ -89,24 +94,40 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
     out.index[lvl] = idx;
     out.lo[lvl] = lo;
     out.hi[lvl] = hiw;
-    out.level = lvl;
-    if (!(lo & P)) return (out.status = W_NOT_PRESENT);
-    if (reserved(ctl, lvl, lo, hiw)) return (out.status = W_RESERVED);
-    if (!(lo & RW)) rw = 0;
-    if (!(lo & US)) us = 0;
-    if (hiw & HI_XD) xd = R_XD;
+    if (!(lo & P)) return walkStop(out, lvl, W_NOT_PRESENT);
+    // Reserved: address bits 51:MAXPHYADDR, XD without NXE, PS where it is not allowed (§4.5).
+    if (hiw & rsvdHi || (lo & PS && reservedPs(ctl, lvl, lo))) return walkStop(out, lvl, W_RESERVED);
+    andLo &= lo;
+    rw &= lo >>> 1;
+    us &= lo >>> 1;
+    xd |= hiw >>> 29;
     const highPfn = (hiw & 0xfffff) * 1048576; // address bits 51:32 as a frame number
-    if (lvl === 4 || (lvl >= 2 && lo & PS)) {
+    if (lvl === 4 || lo & PS) {
       const size = 4 - lvl; // PT -> 4K, PD -> 2M, PDPT -> 1G
       out.size = size;
+      out.level = lvl;
+      out.andLo = andLo;
       out.pfn = highPfn + ((lo & FRAME_MASK[size]!) >>> 12);
-      out.rights = rw | us | (ctl.nxe ? xd : 0);
+      out.rights = (rw & R_RW) | (us & R_US) | (nxe ? xd & R_XD : 0);
       out.pkey = ctl.pke ? (hiw >>> HI_PKEY_SHIFT) & 0xf : 0;
       return (out.status = W_OK);
     }
     tablePfn = highPfn + (lo >>> 12);
   }
   throw new Error('unreachable: the walk always ends at the PT level');
+}
+
+function walkStop(out: WalkOut, lvl: number, status: number): number {
+  out.level = lvl;
+  return (out.status = status);
+}
+
+/** PS is reserved in PML5E/PML4E, and in a PDPTE without 1-GByte pages; large pages reserve bits above PAT (Tables 4-17, 4-18). */
+function reservedPs(ctl: PagingCtl, lvl: number, lo: number): boolean {
+  if (lvl <= 1) return true;
+  if (lvl === 2) return !ctl.page1g || (lo & LARGE_1G_RSVD) !== 0;
+  if (lvl === 3) return (lo & LARGE_2M_RSVD) !== 0;
+  return false; // bit 7 of a PTE is PAT
 }
 
 /** Frame-address bits of the low word for a 4 KiB, 2 MiB and 1 GiB leaf. */
@@ -123,18 +144,9 @@ function indexAt(lvl: number, lo32: number, hi: number): number {
   }
 }
 
-/** Reserved bits of a present entry at `lvl` (§4.5 tables; XD is reserved when NXE=0, §4.6). */
-function reserved(ctl: PagingCtl, lvl: number, lo: number, hi: number): boolean {
-  if (hi & ctl.rsvdHi) return true;
-  if (hi & HI_XD && !ctl.nxe) return true;
-  if (lvl <= 1) return (lo & PS) !== 0; // PS must be 0 in PML5E and PML4E
-  if (lvl === 2 && lo & PS) return !ctl.page1g || (lo & LARGE_1G_RSVD) !== 0;
-  if (lvl === 3 && lo & PS) return (lo & LARGE_2M_RSVD) !== 0;
-  return false;
-}
-
 /** Set A at every level walked and D at the leaf for a write (§4.8). */
 export function commitWalk(mem: PhysMem, out: WalkOut, write: boolean): void {
+  if (out.andLo & A && !(write && !(out.lo[out.level]! & D))) return; // nothing to set
   for (let lvl = out.first; lvl <= out.level; lvl++) {
     let lo = out.lo[lvl]!;
     const want = lo | A | (write && lvl === out.level ? D : 0);

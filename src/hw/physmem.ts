@@ -12,6 +12,7 @@ const LINE_WORDS = 32; // 128-byte lines
 const LINE_SHIFT = 7;
 const LINES_PER_FRAME = 4096 >>> LINE_SHIFT; // 32
 const CACHE_SIZE = 1024; // entries in the pfn -> slot cache (power of two)
+const DENSE_MAX = 1 << 24; // frames below 64 GiB get a direct pfn -> slot table
 
 export class PhysMem {
   /** Bits of physical address the machine implements (CPUID MAXPHYADDR). */
@@ -23,6 +24,11 @@ export class PhysMem {
   private lines = 1; // line id 0 means "not written"
   private readonly cachePfn = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cacheSlot = new Int32Array(CACHE_SIZE);
+  /**
+   * pfn -> slot for low frames (-1 = untouched), grown as they are touched up to DENSE_MAX
+   * frames (64 MiB of table for 64 GiB of RAM); the walk's common case is one typed-array load.
+   */
+  private dense = new Int32Array(0);
 
   constructor(maxPhyAddr = 46) {
     if (!Number.isInteger(maxPhyAddr) || maxPhyAddr < 32 || maxPhyAddr > 52) {
@@ -38,7 +44,7 @@ export class PhysMem {
 
   /** Host bytes held by the backing arrays (for the memory bound test and the bench). */
   get hostBytes(): number {
-    return this.lineIdx.byteLength + this.words.byteLength;
+    return this.lineIdx.byteLength + this.words.byteLength + this.dense.byteLength;
   }
 
   // --- the hot path: 32-bit words at 4-byte aligned physical addresses (pa < 2^52) -----------
@@ -83,6 +89,7 @@ export class PhysMem {
   }
 
   private lookup(pfn: number): number {
+    if (pfn < this.dense.length) return this.dense[pfn]!;
     const c = pfn & (CACHE_SIZE - 1);
     if (this.cachePfn[c] === pfn) return this.cacheSlot[c]!;
     const slot = this.slotOf.get(pfn);
@@ -108,8 +115,21 @@ export class PhysMem {
   private newSlot(pfn: number): number {
     const slot = this.slots++;
     if ((slot + 1) * LINES_PER_FRAME > this.lineIdx.length) this.lineIdx = grow(this.lineIdx);
-    this.slotOf.set(pfn, slot);
+    if (pfn < DENSE_MAX) {
+      if (pfn >= this.dense.length) this.growDense(pfn);
+      this.dense[pfn] = slot;
+    } else {
+      this.slotOf.set(pfn, slot);
+    }
     return slot;
+  }
+
+  private growDense(pfn: number): void {
+    let n = Math.max(1024, this.dense.length);
+    while (n <= pfn) n *= 2;
+    const d = new Int32Array(Math.min(n, DENSE_MAX)).fill(-1);
+    d.set(this.dense);
+    this.dense = d;
   }
 
   // --- byte-granular API (kernels, tests, display) --------------------------------------------
