@@ -62,6 +62,7 @@ export function parseExpr(input: string | number | bigint): Expr {
     if (typeof input === 'number' && !Number.isSafeInteger(input)) throw new ExprSyntaxError(`expected an integer address; got ${input}`);
     const value = BigInt(input);
     const abs = value < 0n ? -value : value;
+    if (abs >= U64) throw new ExprSyntaxError(`0x${value.toString(16)} does not fit in 64 bits`);
     // Addresses read best in hex, whatever the YAML spelling was.
     return { text: `${value < 0n ? '-' : ''}0x${abs.toString(16)}`, terms: [{ sign: value < 0n ? -1 : 1, value: abs }] };
   }

@@ -178,6 +178,12 @@ function firstTooDeep(tokens: readonly unknown[]): number | undefined {
   return undefined;
 }
 
+function isEmpty(node: unknown): boolean {
+  if (node === null || node === undefined) return true;
+  const range = (node as YamlNode).range;
+  return isScalar(node) && node.value === null && range !== undefined && range !== null && range[0] === range[1];
+}
+
 /** Nodes -> plain data (objects without surprises, arrays, strings, numbers, bigints, booleans, null). */
 class Converter {
   private values = 0;
@@ -233,10 +239,11 @@ class Converter {
       const keyPos = isScalar(pair.key) ? this.pos(pair.key) : undefined;
       if (keyPos) this.locs.setKey(at, keyPos);
       if (Object.prototype.hasOwnProperty.call(out, key)) this.fail(at, `duplicate field ${JSON.stringify(key)}`, 'key');
-      // An empty value (`exit:`) has no node of its own: point at its key.
-      if (pair.value === null && keyPos) this.locs.setValue(at, keyPos);
+      const value = this.convert(pair.value, at, depth + 1);
+      // An empty value (`exit:`) has no text of its own: point at its key.
+      if (keyPos && isEmpty(pair.value)) this.locs.setValue(at, keyPos);
       // defineProperty, not assignment: a key named "__proto__" must stay a plain field.
-      Object.defineProperty(out, key, { value: this.convert(pair.value, at, depth + 1), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
