@@ -25,12 +25,11 @@ export interface CommandModule {
 // --- The commands, in the order `faultline --help` lists them. -------------------------------
 // To add a command: write src/cli/commands/<name>.ts exporting `register(program, io)` and add
 // its one line here. The import paths are literal, so tsc still checks that each module exists
-// and exports a matching `register`. `run`, `kernels` and `demo` are written separately; their
-// lines stay commented out until their files exist, to keep the build green (FIXME: enable them).
+// and exports a matching `register`.
 const COMMANDS: readonly (() => Promise<CommandModule>)[] = [
-  // () => import('./commands/run.js'),
-  // () => import('./commands/kernels.js'),
-  // () => import('./commands/demo.js'),
+  () => import('./commands/run.js'),
+  () => import('./commands/kernels.js'),
+  () => import('./commands/demo.js'),
   () => import('./commands/explain-error.js'),
   () => import('./commands/decode-idt-entry.js'),
 ];

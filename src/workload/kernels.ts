@@ -1,0 +1,53 @@
+// The kernels a scenario can run on. Each entry makes a session: a fresh Machine configured from
+// the scenario, with that kernel booted on it. OS kernels (linux-5.19, linux-6.18, xnu-11417)
+// join this list as their models land (issues 3 and 4).
+
+import { Machine } from '../hw/machine.js';
+import type { TraceSink } from '../trace/events.js';
+import { BARE_OPS, BareSession } from './bare.js';
+import type { StepResult } from './result.js';
+import type { MachineConfig, Step } from './scenario/schema.js';
+
+export interface Session {
+  readonly machine: Machine;
+  run(step: Step, base: Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>): StepResult;
+}
+
+export interface KernelInfo {
+  name: string;
+  description: string;
+  /** The operations its sessions run; others are rejected before the run starts. */
+  ops: readonly string[];
+  create(machine: MachineConfig, sink: TraceSink, seed: number): Session;
+}
+
+/** A machine with tracing off; the session attaches the sink once its kernel has booted. */
+function machineFor(cfg: MachineConfig): Machine {
+  const tlb = cfg.tlb ? { sets: cfg.tlb.sets ?? 16, ways: cfg.tlb.ways ?? 4 } : undefined;
+  return new Machine({ maxPhyAddr: cfg.maxphyaddr, tlb });
+}
+
+export const KERNELS: readonly KernelInfo[] = [
+  {
+    name: 'bare',
+    description: 'no OS: the scenario drives the machine (paging, TLB, IDT, exceptions) as a hardware lab',
+    ops: BARE_OPS,
+    create(cfg, sink) {
+      const machine = machineFor(cfg);
+      const s = new BareSession(machine); // boots the lab untraced: the trace starts at step 1
+      machine.trace = sink;
+      return { machine, run: (step, base) => s.run(step, base) };
+    },
+  },
+];
+
+/** Kernel models planned but not in this build, so a user asking for one gets a clear answer. */
+export const PLANNED_KERNELS: Readonly<Record<string, string>> = {
+  'linux-5.19': 'the Linux 5.19 fault path (issue 3)',
+  'linux-6.18': 'the Linux 6.18 fault path (issue 3)',
+  'xnu-11417': 'the XNU xnu-11417 fault path (issue 4)',
+};
+
+export function findKernel(name: string): KernelInfo | undefined {
+  return KERNELS.find((k) => k.name === name);
+}
