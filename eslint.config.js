@@ -17,7 +17,7 @@ const layer = (files, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'test-artifacts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**', 'test-artifacts/**', '*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,7 @@
 //  - Access rights are checked after the whole walk, on the rights combined across levels.
 
 import type { PagingCtl } from './ctl.js';
-import { A, D, HI_PKEY_SHIFT, HI_XD, P, PS, RW, US } from './pte.js';
+import { A, D, HI_PKEY_SHIFT, HI_XD, P, PS } from './pte.js';
 import { PF_I, PF_P, PF_PK, PF_RSVD, PF_U, PF_W } from './pferr.js';
 import type { PhysMem } from './physmem.js';
 

@@ -99,7 +99,7 @@ export class Tlb {
    * Large pages are looked up by their own page numbers (vpn / 512, vpn / 512^2).
    */
   lookup(vpn: number, pcid: number): number {
-    let i = this.b4.find(vpn, pcid);
+    const i = this.b4.find(vpn, pcid);
     if (i >= 0) return i;
     return this.lookupLarge(vpn, pcid);
   }

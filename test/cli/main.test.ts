@@ -58,7 +58,7 @@ test('no command: help on stderr, exit 2', async () => {
 
 test('an unknown command lists the commands', async () => {
   const r = await run(['frobnicate']);
-  assertUsageError(r, 'faultline', /^error: unknown command 'frobnicate'\ncommands: explain-error, decode-idt-entry\n/);
+  assertUsageError(r, 'faultline', /^error: unknown command 'frobnicate'\ncommands: run, kernels, demo, explain-error, decode-idt-entry\n/);
 });
 
 test('a misspelt command gets a suggestion', async () => {
