@@ -76,6 +76,13 @@ export class Machine {
   /** After `translate`: whether the TLB answered. */
   lastHit = false;
   private readonly w = new WalkOut();
+  /**
+   * The first page of a page-crossing access is walked into `wFirst` and committed (A/D, TLB
+   * fill) only once the second page has translated too: a faulting access sets no A/D flag.
+   */
+  private deferFirst = false;
+  private deferredVpn = -1;
+  private readonly wFirst = new WalkOut();
 
   constructor(config: MachineConfig = {}, trace: TraceSink = nullSink) {
     this.mem = new PhysMem(config.maxPhyAddr ?? 46);
@@ -150,7 +157,7 @@ export class Machine {
   }
 
   private walkAndFill(vpn: number, acc: number, user: boolean, implicit: boolean): number {
-    const w = this.w;
+    const w = this.deferFirst ? this.wFirst : this.w;
     const ctl = this.ctl;
     this.walks++;
     const status = walk(this.mem, ctl, vpn, w);
@@ -174,6 +181,24 @@ export class Machine {
       }
       return this.invalidateOnFault(vpn, -1);
     }
+    if (this.deferFirst) {
+      this.deferredVpn = vpn;
+      return w.size === 0 ? w.pfn : w.pfn + ((vpn >>> 0) & (w.size === SZ_2M ? 511 : 262143));
+    }
+    return this.commitAndFill(w, vpn, acc);
+  }
+
+  /** The deferred first page of a crossing access, once the second page translated. */
+  private commitDeferred(acc: number): void {
+    const w = this.wFirst;
+    // The second page's commit may have set A in entries the two walks share: re-read them.
+    for (let l = w.first; l <= w.level; l++) w.lo[l] = this.mem.read32(w.entryPa[l]!) | 0;
+    this.commitAndFill(w, this.deferredVpn, acc);
+  }
+
+  /** §4.8: set A/D for a successful walk, then cache the translation. Returns the frame number. */
+  private commitAndFill(w: WalkOut, vpn: number, acc: number): number {
+    const ctl = this.ctl;
     const before = this.trace.enabled ? Array.from(w.lo) : null;
     commitWalk(this.mem, w, acc === ACC_WRITE);
     const pfn = w.size === 0 ? w.pfn : w.pfn + ((vpn >>> 0) & (w.size === SZ_2M ? 511 : 262143));
@@ -240,16 +265,22 @@ export class Machine {
     }
     const off = Number(va & 0xfffn);
     const vpn = Number(va >> 12n);
+    const first = Math.min(size, 4096 - off);
+    // A page-crossing access decides both pages before committing either (§4.8 as modelled: a
+    // faulting access sets no A/D flag), so a walk of the first page is committed after the second.
+    this.deferFirst = first < size;
+    this.deferredVpn = -1;
     const pfn0 = this.translate(vpn, acc, user, implicit);
+    this.deferFirst = false;
     const tlb = this.lastHit ? 'hit' : 'miss';
     if (pfn0 < 0) return { kind: 'fault', fault: { vector: PF, errorCode: this.pfError, cr2: va }, tlb };
-    const first = Math.min(size, 4096 - off);
     let pa1 = 0;
     if (first < size) {
       const pfn1 = this.translate((vpn + 1) % TWO52, acc, user, implicit);
       const page2 = (va | 0xfffn) + 1n;
       pa1 = pfn1 * 4096;
       if (pfn1 < 0) return { kind: 'fault', fault: { vector: PF, errorCode: this.pfError, cr2: BigInt.asUintN(64, page2) }, tlb };
+      if (this.deferredVpn >= 0) this.commitDeferred(acc);
     }
     const pa0 = pfn0 * 4096;
     const value = this.moveData(req, pa0 + off, first, pa1, size);
