@@ -127,7 +127,7 @@ function check(text: string): void {
     for (const step of s.steps) assert.ok(step.line >= 1 && step.line <= lines, `step line ${step.line}`);
   } catch (e) {
     if (!(e instanceof ScenarioError)) {
-      throw new Error(`not a ScenarioError: ${e instanceof Error ? e.stack : String(e)}\n--- input ---\n${text.slice(0, 2000)}`);
+      throw new Error(`not a ScenarioError: ${e instanceof Error ? e.stack : String(e)}\n--- input ---\n${text.slice(0, 2000)}`, { cause: e });
     }
     assert.ok(e.line >= 1 && e.line <= lines + 1, `line ${e.line} outside 1..${lines + 1}: ${e.format()}`);
     assert.ok(e.col >= 1, `column ${e.col}: ${e.format()}`);
