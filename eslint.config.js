@@ -28,6 +28,8 @@ export default tseslint.config(
   layer(['src/trace/**'], ['hw', 'kernel', 'workload', 'cli', 'web']),
   layer(['src/hw/**'], ['kernel', 'workload', 'cli', 'web']),
   layer(['src/kernel/**'], ['workload', 'cli', 'web']),
-  layer(['src/workload/**'], ['cli', 'web']),
+  layer(['src/workload/**'], ['cli', 'web', 'render']),
+  // Renderers only read trace events.
+  layer(['src/render/**'], ['hw', 'kernel', 'workload', 'cli', 'web']),
   { files: ['bin/**', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
 );
