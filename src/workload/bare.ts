@@ -101,18 +101,16 @@ export class BareSession {
   private map(a: Extract<Step, { op: 'map' }>['args'], r: StepResult): StepResult {
     const va = this.addr(a.va);
     const align = PAGE_ALIGN[a.size];
-    let pa: bigint;
-    if (a.pa !== undefined) pa = this.addr(a.pa);
-    else {
-      this.nextDataPfn = Math.ceil(this.nextDataPfn / align) * align;
-      pa = BigInt(this.nextDataPfn) * 4096n;
-      this.nextDataPfn += align;
-    }
+    // A frame is taken from the allocator only once the mapping is made: a failed map step
+    // must not shift the frames later steps get.
+    const nextFree = Math.ceil(this.nextDataPfn / align) * align;
+    const pa = a.pa !== undefined ? this.addr(a.pa) : BigInt(nextFree) * 4096n;
     if (!this.m.isCanonical(va)) throw new StepError(`cannot map ${hex(va)}: not a canonical address`);
     if (pa >= 1n << BigInt(this.m.mem.maxPhyAddr)) throw new StepError(`pa ${hex(pa)} is beyond MAXPHYADDR (${this.m.mem.maxPhyAddr} bits)`);
     const leaf = bits(a.flags);
     const tables = bits(a.table_flags ?? DEFAULT_TABLE_FLAGS);
     const at = this.guard(() => this.lab.map(va, pa, a.size, leaf, tables));
+    if (a.pa === undefined) this.nextDataPfn = nextFree + align;
     if (a.as !== undefined) this.names.set(a.as, va);
     this.tracePte(va, a.size === '4k' ? 4 : a.size === '2m' ? 3 : 2, at, 0n);
     return { ...r, pa: hex(pa) };
