@@ -118,7 +118,8 @@ export function encodeTssDesc(base: bigint, limit: number, busy = false): [numbe
 }
 
 export function decodeTssDescBase(d0: number, d1: number, d2: number): bigint {
-  return (BigInt(d2 >>> 0) << 32n) | BigInt(((d1 >>> 24) << 24) | ((d1 & 0xff) << 16) | (d0 >>> 16)) ;
+  // `>>> 0`: base bit 31 set makes the 32-bit OR negative, and a negative bigint would OR over the high half.
+  return (BigInt(d2 >>> 0) << 32n) | BigInt((((d1 >>> 24) << 24) | ((d1 & 0xff) << 16) | (d0 >>> 16)) >>> 0);
 }
 
 /** Byte offsets in the 64-bit TSS (§8.7, Figure 8-11). */

@@ -8,12 +8,15 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { iretq, lidt, swapgs } from '../../src/hw/delivery.js';
+import { encodeTssDesc, TSS_SIZE } from '../../src/hw/desc.js';
+import { iretq, lidt, ltr, swapgs } from '../../src/hw/delivery.js';
 import { A } from '../../src/hw/pte.js';
 import { RFLAGS_FIXED, RFLAGS_IF } from '../../src/hw/regs.js';
-import { HANDLERS_VA, IDT_VA, IST_STACKS_VA, KERNEL_CS, KERNEL_DS, TASK_STACK_VA, USER_CS, USER_DS, USER_RIP, USER_RSP } from '../../src/kernel/bare/lab.js';
+import {
+  GDT_VA, HANDLERS_VA, IDT_VA, IST_STACKS_VA, KERNEL_CS, KERNEL_DS, TASK_STACK_VA, TSS_SEL, TSS_VA, USER_CS, USER_DS, USER_RIP, USER_RSP,
+} from '../../src/kernel/bare/lab.js';
 import { hex } from '../../src/trace/events.js';
-import { DATA, K1, U1, USER_RW, clear, eventsOf, fault, ok, rig, type Rig } from './lab_util.js';
+import { DATA, K1, KERN_GLOBAL, KERN_RW, U1, USER_RW, clear, eventsOf, fault, ok, rig, type Rig } from './lab_util.js';
 
 const RSP0 = TASK_STACK_VA + 0x4000n;
 const IST1_TOP = IST_STACKS_VA + 0x1000n;
@@ -111,7 +114,20 @@ describe('§6.12, §6.14: delivering #PF from user mode', () => {
   });
 });
 
-describe('§6.14.5: stack selection without a privilege change', () => {
+describe('§8.2.3, §6.14.5: the TSS and stack selection', () => {
+  test('LTR of a TSS whose base has bit 31 set: delivery reads RSP0 from that TSS', () => {
+    const r = rig();
+    const alias = 0xffff_fe00_8000_2000n; // canonical; base bits 31:24 = 0x80
+    r.lab.map(alias, BigInt(r.lab.physOf(TSS_VA)), '4k', KERN_GLOBAL, KERN_RW);
+    const desc = r.lab.physOf(GDT_VA) + TSS_SEL;
+    encodeTssDesc(alias, TSS_SIZE - 1).forEach((w, i) => r.m.mem.write32(desc + 4 * i, w));
+    assert.equal(ltr(r.m, TSS_SEL), null);
+    assert.equal(r.m.cpu.tr.base, alias);
+    userWriteFault(r);
+    assert.deepEqual(r.m.takeRaised().map((f) => f.vector), [14]);
+    assert.equal(r.m.cpu.rsp, RSP0 - 48n);
+  });
+
   test('a gate with IST=2 switches to IST2 even at CPL 0', () => {
     const r = rig();
     r.lab.setGate(14, { ist: 2 });
