@@ -55,13 +55,14 @@ export class BareSession {
       case 'access': return this.access(step.args, ok);
       case 'idt': {
         const { vector, offset, ...rest } = step.args;
-        this.lab.setGate(vector, { ...rest, offset: offset === undefined ? undefined : this.addr(offset) });
+        const at = offset === undefined ? undefined : this.addr(offset);
+        this.guard(() => this.lab.setGate(vector, { ...rest, offset: at })); // the IDT page may have been unmapped
         return ok;
       }
       case 'tss': {
         const fields: Record<string, bigint> = {};
         for (const [k, v] of Object.entries(step.args)) if (v !== undefined) fields[k] = this.addr(v as Expr);
-        this.lab.setTss(fields);
+        this.guard(() => this.lab.setTss(fields));
         return ok;
       }
       default:

@@ -147,6 +147,20 @@ test('a failed map step leaves the frame allocator as it was (the next map gets 
   assert.equal(r.results[2]!.pa, '0x40000000');
 });
 
+test('idt and tss after the lab\'s own tables were unmapped are error outcomes, not crashes', () => {
+  //   PML4 entry for 0xfffffe0000000000 (IDT, GDT, TSS) zeroed: the lab cannot find its pages.
+  const r = runOne([
+    'name: unmapped IDT',
+    'steps:',
+    '  - pte: {va: 0xfffffe0000000000, level: pml4, raw: 0}',
+    '  - idt: {vector: 14, type: trap}', // line 4
+    '  - tss: {rsp0: 0xffffc90000004000}', // line 5
+  ], 'lab.yaml');
+  assert.deepEqual(r.results.map((x) => x.outcome), ['ok', 'error', 'error']);
+  assert.match(r.results[1]!.message ?? '', /^lab\.yaml:4:\d+: no table maps 0xfffffe0000000000 at level pt/);
+  assert.match(r.results[2]!.message ?? '', /^lab\.yaml:5:\d+: no table maps 0xfffffe0000002000 at level pt/);
+});
+
 test('after a triple fault the machine is stopped: the step is killed and every later step is an error, not run', () => {
   //   TSS.RSP0 and TSS.IST1 point at unmapped stacks: #PF -> #PF on push -> #DF -> #PF on IST1.
   const r = runOne([
