@@ -418,7 +418,7 @@ export class Machine {
     const old = this.cpu[name];
     this.cpu[name] = BigInt.asUintN(64, v);
     if (name !== 'cr2') this.syncCtl();
-    if (this.trace.enabled) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
+    if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }
 
   // --- trace helpers (only called with tracing on) ----------------------------------------------

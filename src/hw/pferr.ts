@@ -56,7 +56,8 @@ export function explainPfError(code: number): PfErrorExplained {
     const value = ((code >>> b.bit) & 1) as 0 | 1;
     return { name: b.name, linux: b.linux, value, meaning: value ? b.set : b.clear };
   });
-  const parts = bits.filter((b) => b.meaning !== '').map((b) => b.meaning);
+  // A fetch is not a "read access": with I/D set, W/R's clear meaning is left out.
+  const parts = bits.filter((b) => b.meaning !== '' && !(b.name === 'W/R' && code & PF_I)).map((b) => b.meaning);
   const known = PF_ERROR_BITS.reduce((m, b) => m | (1 << b.bit), 0);
   return { code, bits, summary: parts.join(', '), oops: oopsLines(code), unknownBits: (code & ~known) >>> 0 };
 }

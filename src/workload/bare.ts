@@ -4,7 +4,7 @@
 
 import { VECTORS } from '../hw/exceptions.js';
 import type { Machine } from '../hw/machine.js';
-import { LEVEL_NAMES, R_RW, R_US, R_XD, W_OK } from '../hw/paging.js';
+import { LEVEL_NAMES, R_RW, R_US, R_XD, W_NOT_PRESENT, W_OK } from '../hw/paging.js';
 import { A, D, pteFlagString } from '../hw/pte.js';
 import { CONTROL_BITS, CR4_LA57 } from '../hw/regs.js';
 import { BareLab, parseFlags, type EntryBits } from '../kernel/bare/lab.js';
@@ -210,10 +210,15 @@ function walkRecord(m: Machine, va: bigint): WalkRecord[] | undefined {
 /** The leaf mapping of `va` after the step. */
 function pageRecord(m: Machine, va: bigint): PageRecord {
   const w = m.previewWalk(va);
-  if (w.status !== W_OK) {
+  if (w.status === W_NOT_PRESENT) {
     return { present: false, writable: false, user: false, nx: false, pfn: '0x0', zero_page: false, accessed: false, dirty: false };
   }
   const leafLo = w.lo[w.level]!;
+  if (w.status !== W_OK) {
+    // Present, but a reserved bit makes it unusable: report the entry's own bits.
+    const e = BigInt(w.hi[w.level]! >>> 0) << 32n | BigInt(leafLo >>> 0);
+    return { present: true, writable: (leafLo & 2) !== 0, user: (leafLo & 4) !== 0, nx: (w.hi[w.level]! & (1 << 31)) !== 0, pfn: hex((e & 0xffffffffff000n) >> 12n), zero_page: false, accessed: (leafLo & A) !== 0, dirty: (leafLo & D) !== 0 };
+  }
   const pfn = w.pfn + (w.size === 0 ? 0 : Number((va >> 12n) & (w.size === 1 ? 511n : 262143n)));
   return {
     present: true, writable: (w.rights & R_RW) !== 0, user: (w.rights & R_US) !== 0, nx: (w.rights & R_XD) !== 0,

@@ -79,7 +79,7 @@ function runOn(s: Scenario, k: KernelInfo, opts: RunOptions): KernelRun {
     const n = step.index + 1; // steps are numbered from 1, as a reader counts them
     const base = { kernel: k.name, step: n, proc: step.proc, op: step.op };
     if (sink.enabled) sink.emit({ ev: 'step', step: n, op: step.op, proc: step.proc, kernel: k.name, line: step.line });
-    const r: StepResult = stopped ? { ...base, outcome: 'error', message: stopped } : runStep(session, step, base);
+    const r: StepResult = stopped ? { ...base, outcome: 'error', message: stopped } : runStep(session, s, step, base);
     if (r.outcome === 'killed' && !stopped) stopped = `not run: the machine stopped at step ${n} (${r.message ?? 'killed'})`;
     if (sink.enabled) sink.emit({ ev: 'step_end', step: n, outcome: r.outcome });
     results.push(r);
@@ -91,13 +91,14 @@ function runOn(s: Scenario, k: KernelInfo, opts: RunOptions): KernelRun {
   return { scenario: s.name, file: s.file, kernel: k.name, results, events: mem?.events ?? [], failed };
 }
 
-function runStep(session: ReturnType<KernelInfo['create']>, step: Scenario['steps'][number], base: Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>): StepResult {
+function runStep(session: ReturnType<KernelInfo['create']>, s: Scenario, step: Scenario['steps'][number], base: Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>): StepResult {
   try {
     return session.run(step, base);
   } catch (e) {
     if (e instanceof StepError || e instanceof UnknownNameError) {
       const at = step.loc(step.op);
-      return { ...base, outcome: 'error', message: `${at.file}:${at.line}:${at.col}: ${e.message}` };
+      // The scenario's file name as the caller gave it (goldens use a relative one).
+      return { ...base, outcome: 'error', message: `${s.file}:${at.line}:${at.col}: ${e.message}` };
     }
     throw e;
   }

@@ -46,7 +46,7 @@ test('decimal and hex give the same answer', async () => {
 test('0x15: user instruction fetch from a present (NX) page', async () => {
   const r = await run('0x15');
   assert.match(r.stdout, /^ {2}4 {2}I\/D +X86_PF_INSTR +1 +instruction fetch$/m);
-  assert.match(r.stdout, /^0x15: protection violation on a present page, read access, user-mode access, instruction fetch$/m);
+  assert.match(r.stdout, /^0x15: protection violation on a present page, user-mode access, instruction fetch$/m);
   assert.match(r.stdout, /^ {2}#PF: user instruction fetch in user mode\n {2}#PF: error_code\(0x0015\) - permissions violation\n$/m);
 });
 
