@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { mutate, type Mutation } from '../fixtures/mutate.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ScenarioError } from '../../src/workload/scenario/errors.js';
 import { parseScenario } from '../../src/workload/scenario/parse.js';
@@ -67,42 +68,10 @@ const fragment = fc.oneof(
   { weight: 1, arbitrary: balancedDeep },
 );
 
-type Mutation =
-  | { kind: 'delete' | 'dropLine' | 'dupLine'; at: number; len: number }
-  | { kind: 'insert' | 'replace' | 'value' | 'insertLine'; at: number; len: number; text: string }
-  | { kind: 'swapLines'; at: number; len: number };
-
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constantFrom('delete', 'dropLine', 'dupLine', 'swapLines'), at: fc.nat(), len: fc.integer({ min: 1, max: 30 }) }),
   fc.record({ kind: fc.constantFrom('insert', 'replace', 'value', 'insertLine'), at: fc.nat(), len: fc.integer({ min: 1, max: 10 }), text: fragment }),
 ) as fc.Arbitrary<Mutation>;
-
-function mutate(text: string, m: Mutation): string {
-  const at = text.length === 0 ? 0 : m.at % text.length;
-  const lines = text.split('\n');
-  const line = m.at % lines.length;
-  switch (m.kind) {
-    case 'delete': return text.slice(0, at) + text.slice(at + m.len);
-    case 'insert': return text.slice(0, at) + m.text + text.slice(at);
-    case 'replace': return text.slice(0, at) + m.text + text.slice(at + m.len);
-    case 'dropLine': return lines.filter((_, i) => i !== line).join('\n');
-    case 'dupLine': return lines.flatMap((l, i) => (i === line ? [l, l] : [l])).join('\n');
-    case 'insertLine': return [...lines.slice(0, line), m.text, ...lines.slice(line)].join('\n');
-    case 'swapLines': {
-      const other = (line + m.len) % lines.length;
-      [lines[line], lines[other]] = [lines[other]!, lines[line]!];
-      return lines.join('\n');
-    }
-    case 'value': {
-      // Replace the value after the n-th ": " with a random one.
-      const colons = [...text.matchAll(/: /g)].map((x) => x.index + 2);
-      if (colons.length === 0) return text;
-      const start = colons[m.at % colons.length]!;
-      const end = text.slice(start).search(/[,}\n]|$/) + start;
-      return text.slice(0, start) + m.text + text.slice(end);
-    }
-  }
-}
 
 /** Replace one value deep in the data (a valid YAML file, bad scenario) with `value`. */
 function replaceDeep(data: unknown, path: readonly number[], value: unknown): unknown {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { mutate, type Mutation as TextEdit } from '../fixtures/mutate.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { renderRun } from '../../src/cli/commands/run.js';
 import { captureIo } from '../../src/cli/io.js';
@@ -179,27 +180,14 @@ function applyMutation(data: Record<string, unknown>, m: Mutation): Record<strin
 
 // --- text mutations -------------------------------------------------------------------------
 
-type TextMutation = { kind: 'delete' | 'insert' | 'replace' | 'dupLine' | 'dropLine'; at: number; len: number; text: string };
+type TextMutation = TextEdit;
 const TEXT_BITS = ['{', '}', '[', ']', ':', ', ', '- ', '#', '0x', 'buf', '  ', '\n', 'access: ', 'va: ', 'expect: ', '&a ', '*a', '"', '~'];
-const textMutation: fc.Arbitrary<TextMutation> = fc.record({
+const textMutation = fc.record({
   kind: fc.constantFrom('delete', 'insert', 'replace', 'dupLine', 'dropLine'),
   at: fc.nat(),
   len: fc.integer({ min: 1, max: 12 }),
   text: fc.oneof(fc.constantFrom(...TEXT_BITS), fc.string({ maxLength: 6 })),
-});
-
-function mutateText(text: string, m: TextMutation): string {
-  const at = text.length === 0 ? 0 : m.at % text.length;
-  const lines = text.split('\n');
-  const line = m.at % lines.length;
-  switch (m.kind) {
-    case 'delete': return text.slice(0, at) + text.slice(at + m.len);
-    case 'insert': return text.slice(0, at) + m.text + text.slice(at);
-    case 'replace': return text.slice(0, at) + m.text + text.slice(at + m.len);
-    case 'dupLine': return lines.flatMap((l, k) => (k === line ? [l, l] : [l])).join('\n');
-    case 'dropLine': return lines.filter((_, k) => k !== line).join('\n');
-  }
-}
+}) as fc.Arbitrary<TextMutation>;
 
 // --- the property ---------------------------------------------------------------------------
 
@@ -269,7 +257,7 @@ test('mutated example scenarios parse and run to a ScenarioError or to well-form
     fc.nat({ max: SEED_DATA.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 8 }), style, fc.array(textMutation, { maxLength: 2 }), fc.boolean(),
     (seed, ms, st, tms, traced) => {
       const data = ms.reduce(applyMutation, SEED_DATA[seed]!);
-      const text = tms.reduce(mutateText, stringifyYaml(data, { collectionStyle: st }));
+      const text = tms.reduce(mutate, stringifyYaml(data, { collectionStyle: st }));
       check(text, traced && ms.length % 4 === 0);
     },
   ), { numRuns: 1500 });
@@ -284,7 +272,7 @@ test('scenarios made only of random steps run to well-formed results', () => {
 
 test('random text mutations of the examples end cleanly', () => {
   fc.assert(fc.property(fc.constantFrom(...SEED_TEXTS), fc.array(textMutation, { minLength: 1, maxLength: 6 }), (text, tms) => {
-    check(tms.reduce(mutateText, text), false);
+    check(tms.reduce(mutate, text), false);
   }), { numRuns: 800 });
 });
 
