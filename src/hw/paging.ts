@@ -80,10 +80,8 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   const words = mem.wordArray;
   out.first = first;
   let tablePfn = Math.floor(ctl.rootPa / 4096);
-  let rw = R_RW;
-  let us = R_US;
-  let xd = 0;
-  let andLo = -1;
+  let andLo = -1; // R/W and U/S combine by AND across levels
+  let orHi = 0; // XD combines by OR
   for (let lvl = first; lvl < 5; lvl++) {
     const idx = indexAt(lvl, lo32, hi);
     const off = idx * 8;
@@ -98,9 +96,7 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
     // Reserved: address bits 51:MAXPHYADDR, XD without NXE, PS where it is not allowed (§4.5).
     if (hiw & rsvdHi || (lo & PS && reservedPs(ctl, lvl, lo))) return walkStop(out, lvl, W_RESERVED);
     andLo &= lo;
-    rw &= lo >>> 1;
-    us &= lo >>> 1;
-    xd |= hiw >>> 29;
+    orHi |= hiw;
     const highPfn = (hiw & 0xfffff) * 1048576; // address bits 51:32 as a frame number
     if (lvl === 4 || lo & PS) {
       const size = 4 - lvl; // PT -> 4K, PD -> 2M, PDPT -> 1G
@@ -108,7 +104,7 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
       out.level = lvl;
       out.andLo = andLo;
       out.pfn = highPfn + ((lo & FRAME_MASK[size]!) >>> 12);
-      out.rights = (rw & R_RW) | (us & R_US) | (nxe ? xd & R_XD : 0);
+      out.rights = ((andLo >>> 1) & (R_RW | R_US)) | (nxe && orHi & HI_XD ? R_XD : 0);
       out.pkey = ctl.pke ? (hiw >>> HI_PKEY_SHIFT) & 0xf : 0;
       return (out.status = W_OK);
     }
