@@ -20,15 +20,7 @@ export function deliverException(m: Machine, first: Fault): void {
   for (let depth = 0; depth < 8; depth++) {
     const nested = tryDeliver(m, f);
     if (nested === null) return;
-    if (nested.vector === PF && nested.cr2 !== undefined) m.setCr2(nested.cr2);
-    m.noteRaised(nested);
-    if (m.trace.enabled) {
-      m.trace.emit({
-        ev: 'exception', vector: nested.vector, name: vectorMnemonic(nested.vector), errorCode: nested.errorCode,
-        cr2: nested.vector === PF && nested.cr2 !== undefined ? hex(nested.cr2) : undefined,
-        reason: `while delivering ${vectorMnemonic(f.vector)}`,
-      });
-    }
+    m.noteRaised(nested, `while delivering ${vectorMnemonic(f.vector)}`);
     const outcome = nestedOutcome(f.vector, nested.vector);
     if (outcome === 'shutdown') {
       m.shutdown = true;
@@ -38,7 +30,7 @@ export function deliverException(m: Machine, first: Fault): void {
     if (outcome === 'double') {
       if (m.trace.enabled) m.trace.emit({ ev: 'double_fault', first: f.vector, second: nested.vector });
       f = { vector: DF, errorCode: 0 };
-      m.noteRaised(f);
+      m.noteRaised(f, null);
     } else {
       f = nested;
     }

@@ -312,15 +312,7 @@ export class Machine {
 
   /** Raise an exception: set CR2 for #PF, record it, and deliver it (§6.12). */
   raise(f: Fault): void {
-    if (f.vector === PF && f.cr2 !== undefined) this.setCr2(f.cr2);
-    this.raisedLog.push(f);
-    if (this.trace.enabled) {
-      this.trace.emit({
-        ev: 'exception', vector: f.vector, name: vectorMnemonic(f.vector), errorCode: f.errorCode,
-        cr2: f.vector === PF && f.cr2 !== undefined ? hex(f.cr2) : undefined,
-        reason: f.vector === PF ? 'page fault' : f.vector === GP ? 'general protection' : vectorMnemonic(f.vector),
-      });
-    }
+    this.noteRaised(f, f.vector === PF ? 'page fault' : f.vector === GP ? 'general protection' : vectorMnemonic(f.vector));
     deliverException(this, f);
   }
 
@@ -331,9 +323,20 @@ export class Machine {
     return r;
   }
 
-  /** Record a nested exception raised during delivery (called by delivery.ts). */
-  noteRaised(f: Fault): void {
+  /**
+   * Record a raised exception: CR2 for a #PF, the log `takeRaised` returns, and an `exception`
+   * trace event with `reason` (null: no event, e.g. the #DF that a `double_fault` event announces).
+   * Used for the first exception and for those raised while delivering it (delivery.ts).
+   */
+  noteRaised(f: Fault, reason: string | null): void {
+    if (f.vector === PF && f.cr2 !== undefined) this.setCr2(f.cr2);
     this.raisedLog.push(f);
+    if (reason !== null && this.trace.enabled) {
+      this.trace.emit({
+        ev: 'exception', vector: f.vector, name: vectorMnemonic(f.vector), errorCode: f.errorCode,
+        cr2: f.vector === PF && f.cr2 !== undefined ? hex(f.cr2) : undefined, reason,
+      });
+    }
   }
 
   // --- registers and privileged instructions ---------------------------------------------------

@@ -5,7 +5,7 @@
 import { VECTORS } from '../hw/exceptions.js';
 import type { Machine } from '../hw/machine.js';
 import { LEVEL_NAMES, R_RW, R_US, R_XD, W_NOT_PRESENT, W_OK } from '../hw/paging.js';
-import { A, D, pteFlagString } from '../hw/pte.js';
+import { A, D, HI_XD, RW, US, pteFlagString } from '../hw/pte.js';
 import { CONTROL_BITS, CR4_LA57 } from '../hw/regs.js';
 import { BareLab, parseFlags, type EntryBits } from '../kernel/bare/lab.js';
 import { hex as traceHex } from '../trace/events.js';
@@ -217,7 +217,7 @@ function pageRecord(m: Machine, va: bigint): PageRecord {
   if (w.status !== W_OK) {
     // Present, but a reserved bit makes it unusable: report the entry's own bits.
     const e = BigInt(w.hi[w.level]! >>> 0) << 32n | BigInt(leafLo >>> 0);
-    return { present: true, writable: (leafLo & 2) !== 0, user: (leafLo & 4) !== 0, nx: (w.hi[w.level]! & (1 << 31)) !== 0, pfn: hex((e & 0xffffffffff000n) >> 12n), zero_page: false, accessed: (leafLo & A) !== 0, dirty: (leafLo & D) !== 0 };
+    return { present: true, writable: (leafLo & RW) !== 0, user: (leafLo & US) !== 0, nx: (w.hi[w.level]! & HI_XD) !== 0, pfn: hex((e & 0xffffffffff000n) >> 12n), zero_page: false, accessed: (leafLo & A) !== 0, dirty: (leafLo & D) !== 0 };
   }
   const pfn = w.pfn + (w.size === 0 ? 0 : Number((va >> 12n) & (w.size === 1 ? 511n : 262143n)));
   return {

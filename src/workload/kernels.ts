@@ -3,6 +3,7 @@
 // join this list as their models land (issues 3 and 4).
 
 import { Machine } from '../hw/machine.js';
+import { DEFAULT_TLB } from '../hw/tlb.js';
 import type { TraceSink } from '../trace/events.js';
 import { BARE_OPS, BareSession } from './bare.js';
 import type { StepResult } from './result.js';
@@ -23,7 +24,7 @@ export interface KernelInfo {
 
 /** A machine with tracing off; the session attaches the sink once its kernel has booted. */
 function machineFor(cfg: MachineConfig): Machine {
-  const tlb = cfg.tlb ? { sets: cfg.tlb.sets ?? 16, ways: cfg.tlb.ways ?? 4 } : undefined;
+  const tlb = cfg.tlb ? { sets: cfg.tlb.sets ?? DEFAULT_TLB.sets, ways: cfg.tlb.ways ?? DEFAULT_TLB.ways } : undefined;
   return new Machine({ maxPhyAddr: cfg.maxphyaddr, tlb });
 }
 

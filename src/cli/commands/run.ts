@@ -4,6 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { vectorMnemonic } from '../../hw/exceptions.js';
 import { explainPfError } from '../../hw/pferr.js';
 import { FORMATS, isFormat, renderPerfetto, renderText, type Format } from '../../render/index.js';
 import { formatMismatches } from '../../workload/expect.js';
@@ -117,7 +118,7 @@ export function detail(x: StepResult): string {
   const parts: string[] = [];
   for (const f of x.faults ?? []) {
     const what = f.vector === 14 ? ` (${explainPfError(f.error_code).summary})` : '';
-    parts.push(`${vectorName(f.vector)} error_code=0x${f.error_code.toString(16)}${f.vector === 14 ? ` cr2=${f.cr2}` : ''}${what}`);
+    parts.push(`${vectorMnemonic(f.vector)} error_code=0x${f.error_code.toString(16)}${f.vector === 14 ? ` cr2=${f.cr2}` : ''}${what}`);
   }
   if (x.value !== undefined) parts.push(`value=${x.value}`);
   if (x.pa !== undefined) parts.push(`pa=${x.pa}`);
@@ -128,6 +129,3 @@ export function detail(x: StepResult): string {
   return parts.join(' ');
 }
 
-function vectorName(v: number): string {
-  return ({ 8: '#DF', 11: '#NP', 12: '#SS', 13: '#GP', 14: '#PF', 6: '#UD', 10: '#TS' } as Record<number, string>)[v] ?? `vector ${v}`;
-}
