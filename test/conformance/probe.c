@@ -15,7 +15,7 @@
  * ADDR  = NAME | NAME+NUM | NAME-NUM | NUM. `brk0` is predefined: the initial program break.
  * NUM   = decimal or 0x-hex, optionally suffixed `p` (pages of 4096): 2p = 8192.
  * SIZE  = 1 | 2 | 4 | 8 (one mov of that width). PROT = none | any of r w x (- ignored): rw, r-x.
- * FLAGS = '|'-separated: private shared fixed noreplace populate growsdown locked noreserve thp
+ * FLAGS = '|'-separated: private shared fixed noreplace populate growsdown locked noreserve stack thp
  *         (anonymous is implied). ADVICE = dontneed free dontfork dofork wipeonfork keeponfork
  *         willneed normal random sequential hugepage nohugepage populate_read populate_write
  *         dontneed_locked cold pageout mergeable unmergeable, or a number. mlockall FLAGS =
@@ -292,7 +292,7 @@ static long parse_set(int line, const char *what, const char *s, const struct sy
 static const struct sym map_flags[] = {
   { "private", MAP_PRIVATE }, { "shared", MAP_SHARED }, { "anon", 0 }, { "fixed", MAP_FIXED },
   { "noreplace", MAP_FIXED_NOREPLACE }, { "populate", MAP_POPULATE }, { "growsdown", MAP_GROWSDOWN },
-  { "locked", MAP_LOCKED }, { "noreserve", MAP_NORESERVE }, { "thp", THP_FLAG } };
+  { "locked", MAP_LOCKED }, { "noreserve", MAP_NORESERVE }, { "stack", MAP_STACK }, { "thp", THP_FLAG } };
 static const struct sym advices[] = {
   { "normal", 0 }, { "random", 1 }, { "sequential", 2 }, { "willneed", 3 }, { "dontneed", 4 },
   { "free", 8 }, { "remove", 9 }, { "dontfork", 10 }, { "dofork", 11 }, { "mergeable", 12 },
