@@ -14,7 +14,7 @@ import {
   WalkOut, checkRights, commitWalk, walk, walkErrorCode,
 } from './paging.js';
 import { PhysMem } from './physmem.js';
-import { pteFlagString } from './pte.js';
+import { A, D, pteFlagString } from './pte.js';
 import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState } from './regs.js';
 import { DEFAULT_TLB, T_DIRTY, T_GLOBAL, Tlb, type TlbGeometry } from './tlb.js';
 import { faultReason } from './why.js';
@@ -157,11 +157,13 @@ export class Machine {
   }
 
   private walkAndFill(vpn: number, acc: number, user: boolean, implicit: boolean): number {
-    const w = this.deferFirst ? this.wFirst : this.w;
+    const defer = this.deferFirst;
+    const w = defer ? this.wFirst : this.w;
     const ctl = this.ctl;
     this.walks++;
     const status = walk(this.mem, ctl, vpn, w);
-    if (this.trace.enabled) this.traceWalk(w);
+    const traced = this.trace.enabled;
+    if (traced) this.traceWalk(w);
     if (status !== W_OK) {
       this.pfError = walkErrorCode(ctl, status, acc, user);
       if (this.trace.enabled) {
@@ -181,10 +183,12 @@ export class Machine {
       }
       return this.invalidateOnFault(vpn, -1);
     }
-    if (this.deferFirst) {
+    if (defer) {
       this.deferredVpn = vpn;
       return w.size === 0 ? w.pfn : w.pfn + ((vpn >>> 0) & (w.size === SZ_2M ? 511 : 262143));
     }
+    // Common case: a 4 KiB page whose flags are already set, no trace, no TLB to fill.
+    if (!traced && this.tlb === null && w.size === 0 && w.andLo & A && (acc !== ACC_WRITE || w.lo[4]! & D)) return w.pfn;
     return this.commitAndFill(w, vpn, acc);
   }
 
@@ -435,7 +439,7 @@ export class Machine {
       const level = LEVEL_NAMES[l]!;
       const leaf = l === w.level && w.status === W_OK;
       this.trace.emit({
-        ev: 'walk', level, index: w.index[l]!, entryPa: hex(w.entryPa[l]!), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
+        ev: 'walk', level, index: w.indexOf(l), entryPa: hex(w.entryPa[l]!), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
         flags: pteFlagString(w.lo[l]!, w.hi[l]!, level), leaf,
       });
     }

@@ -46,7 +46,10 @@ export class WalkOut {
   readonly entryPa = new Float64Array(5);
   readonly lo = new Int32Array(5);
   readonly hi = new Int32Array(5);
-  readonly index = new Int32Array(5);
+  /** The entry's index in its table (0..511), from its physical address. */
+  indexOf(lvl: number): number {
+    return (this.entryPa[lvl]! % 4096) / 8;
+  }
   rights = 0;
   pkey = 0;
   size = SZ_4K;
@@ -78,6 +81,8 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   const nxe = ctl.nxe;
   const rsvdHi = ctl.rsvdHi | (nxe ? 0 : HI_XD);
   const words = mem.wordArray;
+  const dense = mem.denseSlots;
+  const lineIdx = mem.lineIndex;
   out.first = first;
   let tablePfn = Math.floor(ctl.rootPa / 4096);
   let andLo = -1; // R/W and U/S combine by AND across levels
@@ -85,11 +90,14 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   for (let lvl = first; lvl < 5; lvl++) {
     const idx = indexAt(lvl, lo32, hi);
     const off = idx * 8;
-    const k = mem.wordIndex(tablePfn, off); // an 8-byte entry never straddles a 128-byte line
-    const lo = k < 0 ? 0 : words[k]! | 0;
-    const hiw = k < 0 ? 0 : words[k + 1]! | 0;
+    // physmem.wordIndex inlined: an 8-byte entry never straddles a 128-byte line.
+    const slot = tablePfn < dense.length ? dense[tablePfn]! : mem.slotOfFrame(tablePfn);
+    const line = slot < 0 ? 0 : lineIdx[(slot << 5) + (idx >>> 4)]!;
     out.entryPa[lvl] = tablePfn * 4096 + off;
-    out.index[lvl] = idx;
+    if (line === 0) return notWritten(out, lvl); // a never-written line reads as zero
+    const k = (line << 5) + ((idx & 15) << 1);
+    const lo = words[k]! | 0;
+    const hiw = words[k + 1]! | 0;
     out.lo[lvl] = lo;
     out.hi[lvl] = hiw;
     if (!(lo & P)) return walkStop(out, lvl, W_NOT_PRESENT);
@@ -111,6 +119,12 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
     tablePfn = highPfn + (lo >>> 12);
   }
   throw new Error('unreachable: the walk always ends at the PT level');
+}
+
+function notWritten(out: WalkOut, lvl: number): number {
+  out.lo[lvl] = 0;
+  out.hi[lvl] = 0;
+  return walkStop(out, lvl, W_NOT_PRESENT);
 }
 
 function walkStop(out: WalkOut, lvl: number, status: number): number {

@@ -80,6 +80,23 @@ export class PhysMem {
     return this.words;
   }
 
+  /**
+   * The walk's inlined form of `wordIndex`: the dense pfn -> slot table (-1 = untouched) and the
+   * line index (slot * 32 + line -> line id, 0 = never written). Valid until the next write.
+   */
+  get denseSlots(): Int32Array {
+    return this.dense;
+  }
+
+  get lineIndex(): Int32Array {
+    return this.lineIdx;
+  }
+
+  /** The slot of `pfn` (-1 if untouched), for frames outside the dense table. */
+  slotOfFrame(pfn: number): number {
+    return this.lookup(pfn);
+  }
+
   /** Write the aligned 32-bit word at `pa`. */
   write32(pa: number, v: number): void {
     const pfn = Math.floor(pa / 4096);

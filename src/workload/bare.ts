@@ -202,7 +202,7 @@ function walkRecord(m: Machine, va: bigint): WalkRecord[] | undefined {
   for (let l = w.first; l <= w.level; l++) {
     const name = LEVEL_NAMES[l]!;
     const e = (BigInt(w.hi[l]! >>> 0) << 32n) | BigInt(w.lo[l]! >>> 0);
-    out.push({ level: name, index: w.index[l]!, entry: hex(e), flags: pteFlagString(w.lo[l]!, w.hi[l]!, name) });
+    out.push({ level: name, index: w.indexOf(l), entry: hex(e), flags: pteFlagString(w.lo[l]!, w.hi[l]!, name) });
   }
   return out;
 }
