@@ -33,12 +33,23 @@ export interface PagingCtl {
   rightsEc: Uint8Array;
 }
 
-export function deriveCtl(cpu: CpuState, maxPhyAddr: number, page1g: boolean): PagingCtl {
+/**
+ * `cache` keeps the rights tables already built, keyed by the five flags they depend on (WP, SMEP,
+ * SMAP, NXE, AC), so the register writes of every exception delivery and IRETQ do not rebuild one.
+ */
+export function deriveCtl(cpu: CpuState, maxPhyAddr: number, page1g: boolean, cache?: Map<number, Uint8Array>): PagingCtl {
   const ctl = deriveFlags(cpu, maxPhyAddr, page1g);
+  const key = (ctl.wp ? 1 : 0) | (ctl.smep ? 2 : 0) | (ctl.smap ? 4 : 0) | (ctl.nxe ? 8 : 0) | (ctl.ac ? 16 : 0);
+  const known = cache?.get(key);
+  if (known) {
+    ctl.rightsEc = known;
+    return ctl;
+  }
   const noKeys = { ...ctl, pke: false };
   for (let i = 0; i < 128; i++) {
     ctl.rightsEc[i] = checkRights(noKeys, i & 7, 0, (i >> 3) & 3, (i & 32) !== 0, (i & 64) !== 0);
   }
+  cache?.set(key, ctl.rightsEc);
   return ctl;
 }
 

@@ -15,7 +15,7 @@ import {
 } from './paging.js';
 import { PhysMem } from './physmem.js';
 import { A, D, pteFlagString } from './pte.js';
-import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState } from './regs.js';
+import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState, RFLAGS_AC } from './regs.js';
 import { DEFAULT_TLB, T_DIRTY, T_GLOBAL, Tlb, type TlbGeometry } from './tlb.js';
 import { faultReason } from './why.js';
 
@@ -83,18 +83,20 @@ export class Machine {
   private deferFirst = false;
   private deferredVpn = -1;
   private readonly wFirst = new WalkOut();
+  /** Rights tables by control-flag combination (see deriveCtl). */
+  private readonly rightsTables = new Map<number, Uint8Array>();
 
   constructor(config: MachineConfig = {}, trace: TraceSink = nullSink) {
     this.mem = new PhysMem(config.maxPhyAddr ?? 46);
     this.tlb = config.tlb === null ? null : new Tlb(config.tlb ?? DEFAULT_TLB);
     this.page1g = config.page1g ?? true;
     this.trace = trace;
-    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g);
+    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g, this.rightsTables);
   }
 
   /** Rebuild the derived control state after a register write. */
   syncCtl(): void {
-    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g);
+    this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g, this.rightsTables);
   }
 
   // --- translation (the hot path) ------------------------------------------------------------
@@ -245,9 +247,13 @@ export class Machine {
 
   /** Whether `va` is canonical for the current paging mode (§3.3.7.1, §4.5). */
   isCanonical(va: bigint): boolean {
-    const bits = this.ctl.la57 ? 57 : 48;
-    const top = BigInt.asUintN(64, va) >> BigInt(bits - 1);
-    return top === 0n || top === (1n << BigInt(65 - bits)) - 1n;
+    return this.canonicalHi(Number(BigInt.asUintN(64, va) >> 32n));
+  }
+
+  /** The canonical test on bits 63:32 of an address: bits 63:47 (63:56 with LA57) all equal. */
+  private canonicalHi(hi: number): boolean {
+    const top = this.ctl.la57 ? hi >>> 24 : hi >>> 15;
+    return top === 0 || top === (this.ctl.la57 ? 0xff : 0x1ffff);
   }
 
   /**
@@ -263,13 +269,15 @@ export class Machine {
     if (this.trace.enabled) {
       this.trace.emit({ ev: 'access', va: hex(va), access: req.access, size, mode: user ? 'user' : 'supervisor', implicit, cpl: this.cpu.cpl, what: req.what });
     }
-    const last = BigInt.asUintN(64, va + BigInt(size - 1));
-    if (!this.isCanonical(va) || !this.isCanonical(last)) {
+    const hi = Number(va >> 32n);
+    const lo = Number(va & 0xffffffffn);
+    const off = lo & 0xfff;
+    const first = Math.min(size, 4096 - off);
+    // The last byte can leave the canonical range only by crossing into the next page.
+    if (!this.canonicalHi(hi) || (first < size && !this.isCanonical(va + BigInt(size - 1)))) {
       return { kind: 'fault', fault: { vector: req.stack ? SS : GP, errorCode: 0 }, tlb: 'none' };
     }
-    const off = Number(va & 0xfffn);
-    const vpn = Number(va >> 12n);
-    const first = Math.min(size, 4096 - off);
+    const vpn = hi * 1048576 + (lo >>> 12);
     // A page-crossing access decides both pages before committing either (§4.8 as modelled: a
     // faulting access sets no A/D flag), so a walk of the first page is committed after the second.
     this.deferFirst = first < size;
@@ -424,7 +432,8 @@ export class Machine {
   private setReg(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer' | 'rflags', v: bigint): void {
     const old = this.cpu[name];
     this.cpu[name] = BigInt.asUintN(64, v);
-    if (name !== 'cr2') this.syncCtl();
+    // Of RFLAGS only AC matters to paging (SMAP); deliveries and IRETQ rewrite RFLAGS constantly.
+    if (name === 'rflags' ? ((old ^ this.cpu.rflags) & RFLAGS_AC) !== 0n : name !== 'cr2') this.syncCtl();
     if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }
 

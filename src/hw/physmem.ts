@@ -20,6 +20,8 @@ export class PhysMem {
   private readonly slotOf = new Map<number, number>();
   private lineIdx = new Int32Array(LINES_PER_FRAME * 1024);
   private words = new Uint32Array(LINE_WORDS * 1024);
+  /** The same bytes as 64-bit words: an aligned 8-byte access is one element, no bigint arithmetic. */
+  private words64 = new BigUint64Array(this.words.buffer);
   private slots = 0;
   private lines = 1; // line id 0 means "not written"
   private readonly cachePfn = new Float64Array(CACHE_SIZE).fill(-1);
@@ -123,7 +125,10 @@ export class PhysMem {
     let line = this.lineIdx[i]!;
     if (line === 0) {
       line = this.lines++;
-      if ((line + 1) * LINE_WORDS > this.words.length) this.words = grow(this.words);
+      if ((line + 1) * LINE_WORDS > this.words.length) {
+        this.words = grow(this.words);
+        this.words64 = new BigUint64Array(this.words.buffer);
+      }
       this.lineIdx[i] = line;
     }
     return line;
@@ -164,7 +169,7 @@ export class PhysMem {
 
   /** Read `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
   read(pa: number, size: number): bigint {
-    if (size === 8 && pa % 8 === 0) return (BigInt(this.read32(pa + 4)) << 32n) | BigInt(this.read32(pa));
+    if (size === 8 && pa % 8 === 0) return this.read64(pa);
     let v = 0n;
     for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.read8(pa + i));
     return v;
@@ -172,21 +177,29 @@ export class PhysMem {
 
   /** Write `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
   write(pa: number, size: number, value: bigint): void {
+    if (size === 8 && pa % 8 === 0) return this.write64(pa, value);
     const v = BigInt.asUintN(64, value);
-    if (size === 8 && pa % 8 === 0) {
-      this.write32(pa, Number(v & 0xffffffffn));
-      this.write32(pa + 4, Number(v >> 32n));
-      return;
-    }
     for (let i = 0; i < size; i++) this.write8(pa + i, Number((v >> BigInt(8 * i)) & 0xffn));
   }
 
+  /** Read the 8 bytes at `pa` (8-byte aligned fast; any alignment works). */
   read64(pa: number): bigint {
-    return this.read(pa, 8);
+    if (pa % 8 !== 0) return this.read(pa, 8);
+    const pfn = Math.floor(pa / 4096);
+    const off = pa - pfn * 4096;
+    const slot = this.lookup(pfn);
+    if (slot < 0) return 0n;
+    const line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
+    return line === 0 ? 0n : this.words64[(line * LINE_WORDS + ((off & 127) >>> 2)) >>> 1]!;
   }
 
+  /** Write the 8 bytes at `pa` (taken mod 2^64). */
   write64(pa: number, v: bigint): void {
-    this.write(pa, 8, v);
+    if (pa % 8 !== 0) return this.write(pa, 8, v);
+    const pfn = Math.floor(pa / 4096);
+    const off = pa - pfn * 4096;
+    const line = this.lineFor(pfn, off >>> LINE_SHIFT);
+    this.words64[(line * LINE_WORDS + ((off & 127) >>> 2)) >>> 1] = v; // BigUint64Array stores mod 2^64
   }
 
   /** Zero a whole 4 KiB frame (what a kernel's clear_page does). Drops its lines' contents. */
