@@ -1,0 +1,426 @@
+// The generic fault path (mm/memory.c, 5.19 and 6.18): handle_mm_fault → __handle_mm_fault →
+// handle_pte_fault, and the anonymous, shmem and write-protect handlers. 6.x names: do_pte_missing,
+// folio_* rmap calls, wp_can_reuse_anon_folio; VM_FAULT_WRITE is gone (reuse/copy return 0).
+// Simplified: THP=never (no PMD/PUD leaves), no swap, no userfaultfd, no NUMA migration, no memcg,
+// no KSM; the PTL and pte_same re-checks are trivially true (one thread).
+
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL,
+} from '../arch/x86/include/asm/pgtable_types.js';
+import {
+  entry_pfn, pfn_hi, pfn_lo, pte_alloc, pte_modify, pte_pfn, pte_none, pte_present, pte_protnone, pte_write, read_hi, read_lo, set_entry, walk_alloc,
+} from '../arch/x86/mm/pgtable.js';
+import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
+import {
+  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR,
+  VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYWRITE, VM_SHARED,
+  VM_WRITE, type VmAreaStruct,
+} from '../include/linux/mm_types.js';
+import type { Kernel } from '../types.js';
+import { decision, enter, leave, vmFaultName } from './mmtrace.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty } from './page_alloc.js';
+import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
+import { shmem_fault, shmem_find_page } from './shmem.js';
+import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
+
+const SRC = 'mm/memory.c';
+
+/** struct vm_fault, reduced: the VMA, the page-aligned address, the flags, the entries found. */
+export interface VmFault {
+  readonly vma: VmAreaStruct;
+  readonly address: number;
+  readonly real_address: number;
+  flags: number;
+  readonly pgoff: number;
+  /** Physical address of the PMD entry. */
+  readonly pmdPa: number;
+  /** Physical address of the PTE, or -1 (vmf->pte == NULL). */
+  ptePa: number;
+  orig_lo: number;
+  orig_hi: number;
+}
+
+export type HandlePteFaultReason = 'pte-missing' | 'swap-entry' | 'numa-hint' | 'write-protected' | 'spurious' | 'access-flags-updated';
+export type AnonPageReason = 'shared-vma-sigbus' | 'pte-alloc-oom' | 'read-maps-zero-page' | 'anon-vma-oom' | 'page-alloc-oom' | 'new-anon-page';
+export type WpPageReason = 'zero-page-copy' | 'shared-pfn' | 'anon-exclusive-reuse' | 'anon-refcount-reuse' | 'anon-shared-copy' | 'shared-reuse' | 'unshare-noop';
+
+/** handle_mm_fault: count, dispatch to __handle_mm_fault, account (mm_account_fault). regs null = GUP. */
+export function handle_mm_fault(k: Kernel, vma: VmAreaStruct, address: number, flags: number, regs: object | null): number {
+  const tr = k.machine.trace.enabled;
+  if (tr) enter(k, 'handle_mm_fault', SRC, { address: '0x' + address.toString(16), flags: '0x' + flags.toString(16) });
+  if (!k.features.pgfaultInAccount) k.vmstat.pgfault++; // 5.19: count_vm_event(PGFAULT) at entry
+  let ret = k.features.pgfaultInAccount ? sanitize_fault_flags(k, vma, flags) : 0;
+  if (ret === 0) ret = __handle_mm_fault(k, vma, address, flags);
+  mm_account_fault(k, regs, flags, ret);
+  if (tr) leave(k, 'handle_mm_fault', vmFaultName(ret));
+  return ret;
+}
+
+/** sanitize_fault_flags (6.x): a write to a never-writable mapping, or FOLL_FORCE on a non-COW one, is a bug → SIGSEGV. */
+function sanitize_fault_flags(k: Kernel, vma: VmAreaStruct, flags: number): number {
+  if (!(flags & FAULT_FLAG_WRITE) || (flags & FAULT_FLAG_UNSHARE)) return 0;
+  if (!(vma.vm_flags & VM_MAYWRITE) || (!(vma.vm_flags & VM_WRITE) && !is_cow_mapping(vma.vm_flags))) {
+    decision(k, 'sanitize_fault_flags', 'write-to-unwritable');
+    return VM_FAULT_SIGSEGV;
+  }
+  return 0;
+}
+
+/**
+ * mm_account_fault: errors and retries count nothing; a completed fault is major if the handler
+ * said so or it was retried (FAULT_FLAG_TRIED). GUP (regs null) skips the perf events. 6.x
+ * counts vmstat PGFAULT here, for every non-retry outcome.
+ */
+function mm_account_fault(k: Kernel, regs: object | null, flags: number, ret: number): void {
+  if (ret & VM_FAULT_RETRY) return;
+  if (k.features.pgfaultInAccount) k.vmstat.pgfault++;
+  if (ret & VM_FAULT_ERROR) return;
+  const major = (ret & VM_FAULT_MAJOR) !== 0 || (flags & FAULT_FLAG_TRIED) !== 0;
+  if (major) k.current.maj_flt++;
+  else k.current.min_flt++;
+  if (k.machine.trace.enabled) decision(k, 'mm_account_fault', major ? 'major' : 'minor', regs ? undefined : 'gup: no perf event');
+  if (regs === null) return;
+  if (major) k.perf.page_faults_maj++;
+  else k.perf.page_faults_min++;
+}
+
+/** __handle_mm_fault: allocate the upper tables (p4d/pud/pmd_alloc; THP=never) and go to the PTE level. */
+function __handle_mm_fault(k: Kernel, vma: VmAreaStruct, address: number, flags: number): number {
+  const tr = k.machine.trace.enabled;
+  if (tr) enter(k, '__handle_mm_fault', SRC);
+  const pmdPa = walk_alloc(k, vma.vm_mm, address, 2);
+  let ret: number;
+  if (pmdPa < 0) ret = VM_FAULT_OOM;
+  else {
+    const addr = address - (address % 4096);
+    const vmf: VmFault = {
+      vma, address: addr, real_address: address, flags, pgoff: vma.vm_pgoff + (addr - vma.vm_start) / 4096, pmdPa,
+      ptePa: -1, orig_lo: 0, orig_hi: 0,
+    };
+    ret = handle_pte_fault(k, vmf);
+  }
+  if (tr) leave(k, '__handle_mm_fault', vmFaultName(ret));
+  return ret;
+}
+
+/** handle_pte_fault: only dispatches (missing / swap / NUMA / write-protect / access flags). */
+function handle_pte_fault(k: Kernel, vmf: VmFault): number {
+  const tr = k.machine.trace.enabled;
+  if (tr) enter(k, 'handle_pte_fault', SRC);
+  const mem = k.machine.mem;
+  const pmdLo = mem.read32(vmf.pmdPa);
+  if (pmdLo & _PAGE_PRESENT) {
+    const pa = entry_pfn(pmdLo, mem.read32(vmf.pmdPa + 4)) * 4096 + ((vmf.address / 4096) & 511) * 8;
+    const lo = mem.read32(pa);
+    const hi = mem.read32(pa + 4);
+    vmf.flags |= FAULT_FLAG_ORIG_PTE_VALID;
+    if (!pte_none(lo, hi)) {
+      vmf.ptePa = pa;
+      vmf.orig_lo = lo;
+      vmf.orig_hi = hi;
+    }
+  }
+  let ret: number;
+  if (vmf.ptePa < 0) {
+    if (tr) decision(k, 'handle_pte_fault', 'pte-missing' satisfies HandlePteFaultReason);
+    ret = k.features.folios ? do_pte_missing(k, vmf) : vma_is_anonymous(vmf.vma) ? do_anonymous_page(k, vmf) : do_fault(k, vmf);
+  } else if (!pte_present(vmf.orig_lo)) {
+    if (tr) decision(k, 'handle_pte_fault', 'swap-entry' satisfies HandlePteFaultReason);
+    throw new Error('handle_pte_fault: a swap entry, but the model has no swap (a bug)');
+  } else if (pte_protnone(vmf.orig_lo) && vma_is_accessible(vmf.vma)) {
+    if (tr) decision(k, 'handle_pte_fault', 'numa-hint' satisfies HandlePteFaultReason);
+    ret = do_numa_page(k, vmf);
+  } else if ((vmf.flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pte_write(vmf.orig_lo)) {
+    if (tr) decision(k, 'handle_pte_fault', 'write-protected' satisfies HandlePteFaultReason);
+    ret = do_wp_page(k, vmf);
+  } else {
+    ret = pte_set_access_flags(k, vmf);
+  }
+  if (tr) leave(k, 'handle_pte_fault', vmFaultName(ret));
+  return ret;
+}
+
+/** The tail of handle_pte_fault: mkyoung (and mkdirty for a write); ptep_set_access_flags; a spurious fault changes nothing. */
+function pte_set_access_flags(k: Kernel, vmf: VmFault): number {
+  const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+  const lo = vmf.orig_lo | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+  const changed = lo !== vmf.orig_lo;
+  decision(k, 'handle_pte_fault', (changed ? 'access-flags-updated' : 'spurious') satisfies HandlePteFaultReason);
+  // x86 ptep_set_access_flags stores only when changed and dirty (a write).
+  if (changed && write) set_entry(k, 'pt', vmf.ptePa, lo, vmf.orig_hi, vmf.address);
+  else if (!changed && write && !(vmf.flags & FAULT_FLAG_TRIED)) flush_tlb_page(k, vmf.vma, vmf.address); // flush_tlb_fix_spurious_fault
+  return 0;
+}
+
+/** do_pte_missing (6.x): anonymous → do_anonymous_page, else do_fault. */
+function do_pte_missing(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_pte_missing', SRC);
+  const ret = vma_is_anonymous(vmf.vma) ? do_anonymous_page(k, vmf) : do_fault(k, vmf);
+  leave(k, 'do_pte_missing', vmFaultName(ret));
+  return ret;
+}
+
+/** pte_mkyoung(mk_pte(pfn, prot)) [+ mkwrite/mkdirty]: the new PTE's words. */
+function mk_pte_lo(pfn: number, protLo: number, writeDirty: boolean): number {
+  return (pfn_lo(pfn) | protLo | (writeDirty ? _PAGE_RW | _PAGE_DIRTY : 0)) >>> 0;
+}
+
+/** do_anonymous_page: a read maps the shared zero page (special, read-only); a write gets a zeroed page of its own. */
+export function do_anonymous_page(k: Kernel, vmf: VmFault): number {
+  const tr = k.machine.trace.enabled;
+  if (tr) enter(k, 'do_anonymous_page', SRC);
+  const vma = vmf.vma;
+  const mm = vma.vm_mm;
+  let why: AnonPageReason;
+  let ret = 0;
+  if (vma.vm_flags & VM_SHARED) {
+    why = 'shared-vma-sigbus';
+    ret = VM_FAULT_SIGBUS;
+  } else if ((vmf.ptePa = pte_alloc(k, vmf.pmdPa, vmf.address)) < 0) {
+    why = 'pte-alloc-oom';
+    ret = VM_FAULT_OOM;
+  } else if (!(vmf.flags & FAULT_FLAG_WRITE)) {
+    why = 'read-maps-zero-page';
+    const prot = vma.vm_page_prot;
+    set_entry(k, 'pt', vmf.ptePa, (pfn_lo(k.zero_pfn) | prot.lo | _PAGE_SPECIAL) >>> 0, pfn_hi(k.zero_pfn) | prot.hi, vmf.address);
+  } else if (anon_vma_prepare(k, vma) !== 0) {
+    why = 'anon-vma-oom';
+    ret = VM_FAULT_OOM;
+  } else {
+    const pfn = k.memmap.alloc_page(k, k.features.folios ? 'alloc_anon_folio' : 'alloc_zeroed_user_highpage_movable');
+    if (pfn < 0) {
+      why = 'page-alloc-oom';
+      ret = VM_FAULT_OOM;
+    } else {
+      why = 'new-anon-page';
+      const prot = vma.vm_page_prot;
+      mm.rss_stat.anon++; // inc_mm_counter_fast(MM_ANONPAGES)
+      page_add_new_anon_rmap(k, pfn, vma);
+      set_entry(k, 'pt', vmf.ptePa, mk_pte_lo(pfn, prot.lo, (vma.vm_flags & VM_WRITE) !== 0), pfn_hi(pfn) | prot.hi, vmf.address);
+    }
+  }
+  if (tr) {
+    decision(k, 'do_anonymous_page', why);
+    leave(k, 'do_anonymous_page', vmFaultName(ret));
+  }
+  return ret;
+}
+
+/** do_numa_page: a PROTNONE PTE in an accessible VMA gets its VMA protection back (no migration modelled). */
+function do_numa_page(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_numa_page', SRC);
+  const { lo, hi } = pte_modify(vmf.orig_lo, vmf.orig_hi, vmf.vma.vm_page_prot);
+  set_entry(k, 'pt', vmf.ptePa, lo, hi, vmf.address);
+  leave(k, 'do_numa_page', '0');
+  return 0;
+}
+
+// --- shmem (a VMA with vm_ops) ---------------------------------------------------------------
+
+/** fault_around_bytes = 64 KiB: do_fault_around maps up to 16 already-cached pages. */
+const FAULT_AROUND_PAGES = 16;
+
+/** do_fault: read → do_read_fault; private write → do_cow_fault; shared write → do_shared_fault. */
+function do_fault(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_fault', SRC);
+  let ret: number;
+  if (!(vmf.flags & FAULT_FLAG_WRITE)) ret = do_read_fault(k, vmf);
+  else if (!(vmf.vma.vm_flags & VM_SHARED)) throw new Error('do_cow_fault: private shmem mappings do not exist in the model');
+  else ret = do_shared_fault(k, vmf);
+  leave(k, 'do_fault', vmFaultName(ret));
+  return ret;
+}
+
+/** do_read_fault: fault-around first (maps cached neighbours, maybe the target); else __do_fault + finish_fault. */
+function do_read_fault(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_read_fault', SRC);
+  let ret = do_fault_around(k, vmf);
+  if (ret === 0) ret = __do_fault_finish(k, vmf, false);
+  leave(k, 'do_read_fault', vmFaultName(ret));
+  return ret;
+}
+
+/** do_shared_fault: __do_fault; no page_mkwrite for shmem; finish_fault; fault_dirty_shared_page. */
+function do_shared_fault(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_shared_fault', SRC);
+  const ret = __do_fault_finish(k, vmf, true);
+  leave(k, 'do_shared_fault', vmFaultName(ret));
+  return ret;
+}
+
+function __do_fault_finish(k: Kernel, vmf: VmFault, write: boolean): number {
+  const file = vmf.vma.vm_file!;
+  const pfn = shmem_fault(k, file, vmf.pgoff); // __do_fault → vm_ops->fault
+  if (pfn === -1) return VM_FAULT_OOM;
+  if (pfn === -2) return VM_FAULT_SIGBUS;
+  if ((vmf.ptePa = pte_alloc(k, vmf.pmdPa, vmf.address)) < 0) {
+    k.memmap.put_page(k, pfn);
+    return VM_FAULT_OOM;
+  }
+  do_set_pte(k, vmf, pfn, vmf.address, write);
+  if (write) k.memmap.flags[pfn]! |= PG_dirty; // fault_dirty_shared_page → set_page_dirty
+  return 0;
+}
+
+/** do_set_pte (finish_fault): map a page-cache page; MM_SHMEMPAGES++; page_add_file_rmap. The caller holds a reference. */
+function do_set_pte(k: Kernel, vmf: VmFault, pfn: number, addr: number, write: boolean): void {
+  const vma = vmf.vma;
+  const prot = vma.vm_page_prot;
+  const pa = vmf.ptePa + ((addr - vmf.address) / 4096) * 8;
+  let lo = (pfn_lo(pfn) | prot.lo) >>> 0;
+  if (write) lo |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0);
+  vma.vm_mm.rss_stat.shmem++;
+  page_add_file_rmap(k, pfn);
+  set_entry(k, 'pt', pa, lo >>> 0, pfn_hi(pfn) | prot.hi, addr);
+}
+
+/** do_fault_around → filemap_map_pages: map cached pages of the 64 KiB window into empty PTEs. NOPAGE if the target got mapped. */
+function do_fault_around(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_fault_around', SRC);
+  const vma = vmf.vma;
+  const file = vma.vm_file!;
+  const winMask = FAULT_AROUND_PAGES * 4096;
+  const start = Math.max(vmf.address - (vmf.address % winMask), vma.vm_start);
+  const tableEnd = vmf.address - (vmf.address % 0x200000) + 0x200000;
+  const end = Math.min(tableEnd, vma.vm_end, start + FAULT_AROUND_PAGES * 4096);
+  let ret = 0;
+  const base = pte_alloc(k, vmf.pmdPa, vmf.address);
+  if (base < 0) {
+    leave(k, 'do_fault_around', vmFaultName(VM_FAULT_OOM));
+    return VM_FAULT_OOM;
+  }
+  vmf.ptePa = base;
+  for (let a = start; a < end; a += 4096) {
+    const pgoff = vma.vm_pgoff + (a - vma.vm_start) / 4096;
+    const pfn = shmem_find_page(file, pgoff);
+    if (pfn < 0) continue;
+    const pa = base + ((a - vmf.address) / 4096) * 8;
+    if (!pte_none(read_lo(k, pa), read_hi(k, pa))) continue;
+    k.memmap.get_page(pfn);
+    do_set_pte(k, vmf, pfn, a, false);
+    if (a === vmf.address) ret = VM_FAULT_NOPAGE;
+  }
+  decision(k, 'do_fault_around', ret ? 'target-mapped' : 'target-not-cached');
+  leave(k, 'do_fault_around', vmFaultName(ret));
+  return ret;
+}
+
+// --- write-protect faults -------------------------------------------------------------------
+
+/** vm_normal_page: the struct page behind a PTE, or -1 for special PFNs (the zero page). */
+export function vm_normal_page(lo: number, hi: number): number {
+  return lo & _PAGE_SPECIAL ? -1 : pte_pfn(lo, hi);
+}
+
+/** do_wp_page: a write to a present read-only PTE: reuse the page if this mapping is its only user, else copy. */
+function do_wp_page(k: Kernel, vmf: VmFault): number {
+  const tr = k.machine.trace.enabled;
+  if (tr) enter(k, 'do_wp_page', SRC);
+  const vma = vmf.vma;
+  const mm = k.memmap;
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  const page = vm_normal_page(vmf.orig_lo, vmf.orig_hi);
+  const sharedWritable = (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED);
+  const sharedVma = k.features.folios ? (vma.vm_flags & (VM_SHARED | 0x80)) !== 0 : sharedWritable;
+  let why: WpPageReason;
+  let ret: number;
+  if (page < 0 && sharedVma) {
+    why = 'shared-pfn';
+    ret = wp_page_reuse(k, vmf, -1);
+  } else if (page < 0) {
+    why = unshare ? 'unshare-noop' : 'zero-page-copy';
+    ret = unshare ? 0 : wp_page_copy(k, vmf, -1);
+  } else if (!(mm.flags[page]! & PG_anon) && sharedVma) {
+    why = 'shared-reuse'; // wp_page_shared: shmem has no page_mkwrite
+    mm.flags[page]! |= PG_dirty;
+    ret = wp_page_reuse(k, vmf, page);
+  } else if ((mm.flags[page]! & PG_anon) && (mm.flags[page]! & PG_anon_exclusive)) {
+    why = 'anon-exclusive-reuse';
+    ret = unshare ? 0 : wp_page_reuse(k, vmf, page);
+  } else if ((mm.flags[page]! & PG_anon) && wp_can_reuse_anon_page(k, page, vma)) {
+    why = 'anon-refcount-reuse';
+    ret = unshare ? 0 : wp_page_reuse(k, vmf, page);
+  } else {
+    why = 'anon-shared-copy';
+    mm.get_page(page);
+    ret = wp_page_copy(k, vmf, page);
+  }
+  if (tr) {
+    decision(k, 'do_wp_page', why);
+    leave(k, 'do_wp_page', vmFaultName(ret));
+  }
+  return ret;
+}
+
+/**
+ * The refcount test for a non-exclusive anon page (5.19 inline in do_wp_page; 6.x
+ * wp_can_reuse_anon_folio): no KSM, refcount 1 (no swap cache) → page_move_anon_rmap, reuse.
+ */
+function wp_can_reuse_anon_page(k: Kernel, page: number, vma: VmAreaStruct): boolean {
+  const fn = k.features.folios ? 'wp_can_reuse_anon_folio' : 'do_wp_page';
+  const ref = k.memmap.refcount[page]!;
+  if (ref > 3) {
+    decision(k, fn, 'refcount-above-3');
+    return false;
+  }
+  if (ref !== 1) {
+    decision(k, fn, 'refcount-not-1', `refcount ${ref}`);
+    return false;
+  }
+  page_move_anon_rmap(k, page, vma);
+  return true;
+}
+
+/** wp_page_reuse: make the PTE young, dirty and (if VM_WRITE) writable in place; count PGREUSE. No flush: an upgrade. */
+function wp_page_reuse(k: Kernel, vmf: VmFault, _page: number): number {
+  enter(k, 'wp_page_reuse', SRC);
+  let lo = vmf.orig_lo | _PAGE_ACCESSED | _PAGE_DIRTY;
+  if (vmf.vma.vm_flags & VM_WRITE) lo |= _PAGE_RW; // maybe_mkwrite
+  set_entry(k, 'pt', vmf.ptePa, lo >>> 0, vmf.orig_hi, vmf.address);
+  k.vmstat.pgreuse++;
+  leave(k, 'wp_page_reuse');
+  return k.features.folios ? 0 : VM_FAULT_WRITE;
+}
+
+/**
+ * wp_page_copy: a new page (zeroed if the old PTE was the zero page, else a copy), mapped
+ * writable after clearing and flushing the old PTE (ptep_clear_flush_notify). The old page loses
+ * this mapping and the reference do_wp_page took.
+ */
+function wp_page_copy(k: Kernel, vmf: VmFault, old: number): number {
+  enter(k, 'wp_page_copy', SRC);
+  const vma = vmf.vma;
+  const mm = k.memmap;
+  if (anon_vma_prepare(k, vma) !== 0) return copyFail(k, old);
+  const pfn = mm.alloc_page(k, old < 0 ? 'alloc_zeroed_user_highpage_movable' : 'alloc_page_vma');
+  if (pfn < 0) return copyFail(k, old);
+  if (old >= 0) k.machine.mem.copyFrame(old, pfn); // __wp_page_copy_user → copy_user_highpage
+  const rss = vma.vm_mm.rss_stat;
+  if (old < 0) rss.anon++;
+  else if (!(mm.flags[old]! & PG_anon)) { rss.shmem--; rss.anon++; }
+  const prot = vma.vm_page_prot;
+  const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
+  const lo = mk_pte_lo(pfn, prot.lo, false) | (unshare ? 0 : _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0));
+  // ptep_clear_flush_notify: clear, then flush the stale read-only translation.
+  set_entry(k, 'pt', vmf.ptePa, 0, 0, vmf.address);
+  flush_tlb_page(k, vma, vmf.address);
+  page_add_new_anon_rmap(k, pfn, vma);
+  set_entry(k, 'pt', vmf.ptePa, lo >>> 0, pfn_hi(pfn) | prot.hi, vmf.address);
+  if (old >= 0) {
+    page_remove_rmap(k, old);
+    mm.put_page(k, old, 'wp_page_copy'); // the old PTE's reference
+    mm.put_page(k, old, 'wp_page_copy'); // the reference do_wp_page took
+  }
+  const ret = k.features.folios ? 0 : VM_FAULT_WRITE;
+  leave(k, 'wp_page_copy', vmFaultName(ret));
+  return ret;
+}
+
+function copyFail(k: Kernel, old: number): number {
+  if (old >= 0) k.memmap.put_page(k, old);
+  leave(k, 'wp_page_copy', 'VM_FAULT_OOM');
+  return VM_FAULT_OOM;
+}
+
+// The 6.x lock helpers live in mm/mmap_lock.c (6.18); the arch fault path imports them from here too.
+export { lock_mm_and_find_vma, lock_vma_under_rcu, vma_end_read } from './mmap_lock.js';
