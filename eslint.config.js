@@ -31,5 +31,9 @@ export default tseslint.config(
   layer(['src/workload/**'], ['cli', 'web', 'render']),
   // Renderers only read trace events.
   layer(['src/render/**'], ['hw', 'kernel', 'workload', 'cli', 'web']),
+  layer(['src/cli/**'], ['web']),
+  // The visualizer reads workload sessions, renderers, trace events and the machine; kernel
+  // objects only through the sessions, never by importing a kernel.
+  layer(['web/**'], ['kernel', 'cli']),
   { files: ['bin/**', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
 );
