@@ -154,6 +154,7 @@ function category(e: TraceEvent): string {
     case 'frame':
     case 'signal':
     case 'log':
+    case 'pt_regs':
       return 'kernel';
     default:
       return 'cpu';

@@ -61,6 +61,8 @@ export function renderText(events: readonly TraceEvent[], opts: TextOptions = {}
     } else if (e.ev === 'leave') {
       const matched = popTo(stack, e.fn);
       line(closeBrace(e.fn, e.ret, matched), stack.length, 'fn');
+    } else if (e.ev === 'pt_regs') {
+      for (const text of ptRegsLines(e)) line(text, stack.length, 'plain');
     } else if (e.ev === 'log') {
       // printk text is shown verbatim; a multi-line message keeps the columns on every line.
       for (const text of e.text.split('\n')) line(text, stack.length, 'log');
@@ -201,11 +203,28 @@ export function describeEvent(e: TraceEvent, inFn?: string): string {
       const extra = `${opt('trapno', e.trapno)}${e.err === undefined ? '' : ` err=${h(e.err)}`}`;
       return `/* signal ${e.name} (${e.signo}) code=${e.codeName}(${e.code}) addr=${e.addr} to pid ${e.pid}${extra} */`;
     }
+    case 'pt_regs':
+      return ptRegsLines(e).join(' ');
     case 'log':
       return e.text;
     default:
       return unreachable(e);
   }
+}
+
+/**
+ * A pt_regs frame as a block, three fields per line with their offsets, the way
+ * arch/x86/include/asm/ptrace.h lays the struct out (r15 at offset 0, ss at 160).
+ */
+export function ptRegsLines(e: Extract<TraceEvent, { ev: 'pt_regs' }>): string[] {
+  const entries = Object.entries(e.regs);
+  const out = [`/* struct pt_regs @${e.addr} (${e.fn}):`];
+  for (let i = 0; i < entries.length; i += 3) {
+    const cols = entries.slice(i, i + 3).map(([name, v], j) => `+${String((i + j) * 8).padStart(3)} ${name.padEnd(7)} ${v.padEnd(18)}`);
+    out.push(`     ${cols.join(' ').trimEnd()}`);
+  }
+  out.push('*/');
+  return out;
 }
 
 function describeTlb(e: Extract<TraceEvent, { ev: 'tlb' }>): string {

@@ -64,6 +64,8 @@ export type TraceEvent =
   | { ev: 'leave'; fn: string; ret?: string }
   /** A guard or branch taken; `reason` comes from a string-literal union in the kernel code. */
   | { ev: 'decision'; fn: string; reason: string; detail?: string }
+  /** A struct pt_regs frame as the entry code left it in memory: field -> value, in memory order. */
+  | { ev: 'pt_regs'; fn: string; addr: Hex; regs: Record<string, Hex> }
   | { ev: 'pte_write'; level: Level; entryPa: Hex; old: Hex; value: Hex; flags: string; va?: Hex }
   | { ev: 'frame'; what: 'alloc' | 'free'; pfn: Hex; why: string }
   | { ev: 'signal'; pid: number; signo: number; name: string; code: number; codeName: string; addr: Hex; trapno?: number; err?: number }

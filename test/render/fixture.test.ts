@@ -111,4 +111,5 @@ export const oneOfEach: { [K in EventName]: Extract<TraceEvent, { ev: K }> } = {
   frame: { ev: 'frame', what: 'free', pfn: '0x5', why: 'unmap' },
   signal: { ev: 'signal', pid: 7, signo: 10, name: 'SIGBUS', code: 2, codeName: 'BUS_ADRERR', addr: '0x1000' },
   log: { ev: 'log', text: 'panic(cpu 0 caller 0xffffff8000000000): Kernel trap at 0x0, type 14=page fault' },
+  pt_regs: { ev: 'pt_regs', fn: 'sync_regs', addr: '0xffffc90000003f58', regs: { r15: '0x0', orig_ax: '0x6', ip: '0x401000', cs: '0x33' } },
 };
