@@ -152,7 +152,7 @@ test('a multi-line log keeps the columns on every line', () => {
 });
 
 test('every event type renders one complete line', () => {
-  const events = Object.values(oneOfEach).filter((e) => e.ev !== 'enter' && e.ev !== 'leave');
+  const events = Object.values(oneOfEach).filter((e) => e.ev !== 'enter' && e.ev !== 'leave' && e.ev !== 'pt_regs');
   const out = lines(events);
   assert.equal(out.length, events.length);
   for (const line of out) {
@@ -172,4 +172,14 @@ test('colour wraps only the text column, so stripping it gives the plain listing
   assert.notEqual(colored, renderText(trace));
   // eslint-disable-next-line no-control-regex
   assert.equal(colored.replace(/\x1b\[[0-9;]*m/g, ''), renderText(trace));
+});
+
+test('a pt_regs frame renders as a block with each field at its offset (asm/ptrace.h)', () => {
+  const out = lines([oneOfEach.pt_regs]);
+  assert.deepEqual(out, [
+    ' 0)      0 |  /* struct pt_regs @0xffffc90000003f58 (sync_regs):',
+    ' 0)      0 |       +  0 r15     0x0                +  8 orig_ax 0x6                + 16 ip      0x401000',
+    ' 0)      0 |       + 24 cs      0x33',
+    ' 0)      0 |  */',
+  ]);
 });
