@@ -100,3 +100,23 @@ export function mm_populate(k: Kernel, start: number, len: number): void {
   __mm_populate(k, start, len, true);
 }
 
+
+/**
+ * faultin_vma_page_range (MADV_POPULATE_READ/WRITE): like populate_vma_page_range but without
+ * FOLL_FORCE, so a non-readable (READ) or non-writable (WRITE) VMA is -EINVAL. Pages or -errno.
+ */
+export function faultin_vma_page_range(k: Kernel, vma: VmAreaStruct, start: number, end: number, write: boolean): number {
+  enter(k, 'faultin_vma_page_range', 'mm/gup.c');
+  let ret = (end - start) / 4096;
+  if (!check_vma_flags(vma, write, false)) ret = -22;
+  else {
+    for (let a = start; a < end && ret > 0; a += 4096) {
+      while (!follow_page(k, vma, a, write)) {
+        const r = faultin_page(k, vma, a, write);
+        if (r < 0) { ret = r; break; }
+      }
+    }
+  }
+  leave(k, 'faultin_vma_page_range', String(ret));
+  return ret;
+}

@@ -12,11 +12,12 @@ import {
 } from '../arch/x86/mm/pgtable.js';
 import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
 import {
-  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR,
+  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR,
   VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYWRITE, VM_SHARED,
   VM_WRITE, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
+import { mmap_read_trylock, mmap_read_unlock } from '../include/linux/mmap_lock.js';
 import { decision, enter, leave, vmFaultName } from './mmtrace.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty } from './page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
@@ -183,9 +184,8 @@ export function do_anonymous_page(k: Kernel, vmf: VmFault): number {
     why = 'read-maps-zero-page';
     const prot = vma.vm_page_prot;
     set_entry(k, 'pt', vmf.ptePa, (pfn_lo(k.zero_pfn) | prot.lo | _PAGE_SPECIAL) >>> 0, pfn_hi(k.zero_pfn) | prot.hi, vmf.address);
-  } else if (anon_vma_prepare(k, vma) !== 0) {
+  } else if ((ret = vmf_anon_prepare(k, vmf)) !== 0) {
     why = 'anon-vma-oom';
-    ret = VM_FAULT_OOM;
   } else {
     const pfn = k.memmap.alloc_page(k, k.features.folios ? 'alloc_anon_folio' : 'alloc_zeroed_user_highpage_movable');
     if (pfn < 0) {
@@ -203,6 +203,20 @@ export function do_anonymous_page(k: Kernel, vmf: VmFault): number {
     decision(k, 'do_anonymous_page', why);
     leave(k, 'do_anonymous_page', vmFaultName(ret));
   }
+  return ret;
+}
+
+/**
+ * vmf_anon_prepare (6.x) / anon_vma_prepare (5.19): a VMA's first anon page needs an anon_vma;
+ * under the per-VMA lock (6.x) that takes mmap_lock for reading around __anon_vma_prepare.
+ */
+function vmf_anon_prepare(k: Kernel, vmf: VmFault): number {
+  const vma = vmf.vma;
+  if (vma.anon_vma) return 0;
+  const vmaLock = (vmf.flags & FAULT_FLAG_VMA_LOCK) !== 0;
+  if (vmaLock && !mmap_read_trylock(k, vma.vm_mm)) return VM_FAULT_RETRY;
+  const ret = anon_vma_prepare(k, vma) !== 0 ? VM_FAULT_OOM : 0;
+  if (vmaLock) mmap_read_unlock(k, vma.vm_mm);
   return ret;
 }
 
@@ -391,7 +405,7 @@ function wp_page_copy(k: Kernel, vmf: VmFault, old: number): number {
   enter(k, 'wp_page_copy', SRC);
   const vma = vmf.vma;
   const mm = k.memmap;
-  if (anon_vma_prepare(k, vma) !== 0) return copyFail(k, old);
+  if (vmf_anon_prepare(k, vmf) !== 0) return copyFail(k, old);
   const pfn = mm.alloc_page(k, old < 0 ? 'alloc_zeroed_user_highpage_movable' : 'alloc_page_vma');
   if (pfn < 0) return copyFail(k, old);
   if (old >= 0) k.machine.mem.copyFrame(old, pfn); // __wp_page_copy_user → copy_user_highpage

@@ -12,7 +12,12 @@ import { switch_mm_irqs_off } from '../../../../src/kernel/linux/arch/x86/mm/tlb
 import type { MmStruct, VmAreaStruct } from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import { init_mm_struct, mm_alloc } from '../../../../src/kernel/linux/mm/mm_init.js';
 import { MemMap, setup_zero_page } from '../../../../src/kernel/linux/mm/page_alloc.js';
-import { vmas_of } from '../../../../src/kernel/linux/mm/vma.js';
+import { find_vma, vmas_of } from '../../../../src/kernel/linux/mm/vma.js';
+import { dup_mm } from '../../../../src/kernel/linux/kernel/fork.js';
+import { handle_mm_fault } from '../../../../src/kernel/linux/mm/memory.js';
+import {
+  FAULT_FLAG_DEFAULT, FAULT_FLAG_USER, FAULT_FLAG_WRITE, VM_EXEC, VM_READ, VM_WRITE,
+} from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import { featuresOf, type Kernel, type LinuxVersion, type TaskStruct } from '../../../../src/kernel/linux/types.js';
 
 export const VERSIONS: LinuxVersion[] = ['5.19', '6.18'];
@@ -90,4 +95,39 @@ export function entered(k: TestKernel): string[] {
 
 export function decisions(k: TestKernel, fn?: string): string[] {
   return eventsOf(k).flatMap((e) => (e.ev === 'decision' && (!fn || e.fn === fn) ? [e.reason] : []));
+}
+
+/** fork: a child task with dup_mm of the current mm (the parent stays current). */
+export function forkTask(k: Kernel, name: string, pid: number): TaskStruct {
+  const mm = dup_mm(k, k.current.mm!);
+  if (!mm) throw new Error('dup_mm failed');
+  return newTask(pid, mm, name);
+}
+
+/** Run `t` on the CPU (context switch: switch_mm_irqs_off). */
+export function switchTo(k: Kernel, t: TaskStruct): void {
+  k.current = t;
+  switch_mm_irqs_off(k, t.mm!);
+}
+
+/** A user page-fault the way do_user_addr_fault would resolve a good-area fault (tests only). */
+export function fault(k: Kernel, addr: number, write: boolean): number {
+  const vma = find_vma(k, k.current.mm!, addr);
+  if (!vma || vma.vm_start > addr) throw new Error(`no VMA at ${addr.toString(16)}`);
+  return handle_mm_fault(k, vma, addr, FAULT_FLAG_DEFAULT | FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0), {});
+}
+
+/** A user store or load that takes page faults through the mm like the real path: fault, retry once. */
+export function userAccess(k: Kernel, addr: number, access: 'read' | 'write', value = 0n): { ok: true; value: bigint } | { ok: false; err: number } {
+  let r = touch(k, addr, access, value);
+  for (let i = 0; i < 3 && !r.ok; i++) {
+    const vma = find_vma(k, k.current.mm!, addr);
+    if (!vma || vma.vm_start > addr) return r;
+    const write = access === 'write';
+    if (write && !(vma.vm_flags & VM_WRITE)) return r;
+    if (!write && !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC))) return r;
+    fault(k, addr, write);
+    r = touch(k, addr, access, value);
+  }
+  return r;
 }
