@@ -87,11 +87,18 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   if (why && m.trace.enabled) {
     m.trace.emit({ ev: 'stack_switch', from: hex(oldRsp), to: hex(rsp), why, ist: why === 'ist' ? gate.ist : undefined });
   }
-  for (const [what, value] of frame) {
-    rsp = BigInt.asUintN(64, rsp - 8n);
-    const r = m.tryAccess({ va: rsp, access: 'write', size: 8, value, implicit: true, stack: true, what: `push ${what}` });
-    if (r.kind === 'fault') return withExt(r.fault);
-    if (m.trace.enabled) m.trace.emit({ ev: 'push', addr: hex(rsp), value: hex(value), what });
+  if (m.trace.enabled) {
+    for (const [what, value] of frame) {
+      rsp = BigInt.asUintN(64, rsp - 8n);
+      const r = m.tryAccess({ va: rsp, access: 'write', size: 8, value, implicit: true, stack: true, what: `push ${what}` });
+      if (r.kind === 'fault') return withExt(r.fault);
+      m.trace.emit({ ev: 'push', addr: hex(rsp), value: hex(value), what });
+    }
+  } else {
+    // Untraced: the same pushes as one descending run (Machine.tryWords: same faults and counters).
+    const r = m.tryWords(BigInt.asUintN(64, rsp - 8n), -8, 'write', frame.map((f) => f[1]), frame.length, { implicit: true, stack: true });
+    if (r.fault) return withExt(r.fault);
+    rsp = BigInt.asUintN(64, rsp - BigInt(8 * frame.length));
   }
   // Commit: nothing above changed the registers, so a nested fault left them as they were.
   if (newCpl < cpu.cpl) cpu.ss = newCpl; // §6.14.4: SS gets a null selector with RPL = new CPL
@@ -136,6 +143,45 @@ function codeSegment(m: Machine, sel: number): { dpl: number; conforming: boolea
 
 // --- instructions ---------------------------------------------------------------------------------
 
+const IRET_WHAT = ['iretq frame', 'iretq frame', 'iretq frame', 'iretq frame', 'iretq frame'];
+
+/**
+ * A run of PUSHes by software at the current CPL (`values[0]` first), as separate PUSH
+ * instructions: a fault stops the run with the earlier pushes done and RSP moved past them.
+ */
+export function pushWords(m: Machine, values: readonly bigint[], whats: readonly string[]): Fault | null {
+  if (m.trace.enabled) {
+    for (let i = 0; i < values.length; i++) {
+      const f = push(m, values[i]!, whats[i] ?? '');
+      if (f) return f;
+    }
+    return null;
+  }
+  const r = m.tryWords(BigInt.asUintN(64, m.cpu.rsp - 8n), -8, 'write', values as bigint[], values.length, { stack: true });
+  m.cpu.rsp = BigInt.asUintN(64, m.cpu.rsp - BigInt(8 * r.done));
+  return r.fault;
+}
+
+/**
+ * A run of `n` POPs at the current CPL, as separate POP instructions. Returns the values in pop
+ * order, or the fault (RSP moved past the pops done before it).
+ */
+export function popWords(m: Machine, n: number, whats: readonly string[]): bigint[] | Fault {
+  if (m.trace.enabled) {
+    const out: bigint[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = pop(m, whats[i] ?? '');
+      if (typeof v !== 'bigint') return v;
+      out.push(v);
+    }
+    return out;
+  }
+  const out: bigint[] = new Array<bigint>(n).fill(0n);
+  const r = m.tryWords(m.cpu.rsp, 8, 'read', out, n, { stack: true });
+  m.cpu.rsp = BigInt.asUintN(64, m.cpu.rsp + BigInt(8 * r.done));
+  return r.fault ?? out;
+}
+
 /** PUSH of a 64-bit value by software at the current CPL. */
 export function push(m: Machine, value: bigint, what: string): Fault | null {
   const rsp = BigInt.asUintN(64, m.cpu.rsp - 8n);
@@ -162,13 +208,9 @@ export function pop(m: Machine, what: string): bigint | Fault {
  */
 export function iretq(m: Machine): Fault | null {
   const cpu = m.cpu;
-  const base = cpu.rsp;
-  const words: bigint[] = [];
-  for (let i = 0; i < 5; i++) {
-    const r = m.tryAccess({ va: base + BigInt(8 * i), access: 'read', size: 8, stack: true, what: 'iretq frame' });
-    if (r.kind === 'fault') return r.fault;
-    words.push(r.value);
-  }
+  const words: bigint[] = [0n, 0n, 0n, 0n, 0n];
+  const r = m.tryWords(cpu.rsp, 8, 'read', words, 5, { stack: true, what: IRET_WHAT });
+  if (r.fault) return r.fault;
   const [rip, cs, rflags, rsp, ss] = words as [bigint, bigint, bigint, bigint, bigint];
   const sel = Number(cs & 0xffffn);
   const rpl = sel & 3;

@@ -43,6 +43,19 @@ export interface AccessRequest {
   what?: string;
 }
 
+export interface WordsOptions {
+  implicit?: boolean;
+  stack?: boolean;
+  /** Trace labels, one per word (used only with tracing on). */
+  what?: readonly string[];
+}
+
+export interface WordsResult {
+  /** Accesses completed before the fault (all of them when `fault` is null). */
+  done: number;
+  fault: Fault | null;
+}
+
 /** A raised exception, before delivery. */
 export interface Fault {
   vector: number;
@@ -55,6 +68,7 @@ export type AccessResult =
   | { kind: 'fault'; fault: Fault; tlb: 'hit' | 'miss' | 'none' };
 
 const TWO52 = 2 ** 52;
+const TWO32 = 2 ** 32;
 const ACC_CODE: Record<AccessKind, number> = { read: ACC_READ, write: ACC_WRITE, exec: ACC_EXEC };
 const SIZE_NAME: PageSize[] = ['4k', '2m', '1g'];
 
@@ -298,6 +312,62 @@ export class Machine {
     const value = this.moveData(req, pa0 + off, first, pa1, size);
     if (this.trace.enabled) this.trace.emit({ ev: 'access_done', va: hex(va), pa: hex(pa0 + off), value: hex(value) });
     return { kind: 'ok', pa: BigInt(pa0 + off), value, tlb };
+  }
+
+  /**
+   * `count` aligned 8-byte accesses, the i-th at `va + i * stride` (stride 8 ascends, -8 descends as
+   * a run of pushes does), exactly as that many separate accesses: in order, stopping at the first
+   * fault (the earlier ones done). A write takes `words[i]`; a read fills it. Each page is
+   * translated once and later accesses to it count as the TLB hits they are, so the counters, A/D
+   * flags and faults are those of the separate accesses. With tracing on, or no TLB, or an
+   * unaligned `va`, it is literally a loop of `tryAccess` (same events).
+   */
+  tryWords(va: bigint, stride: 8 | -8, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions = {}): WordsResult {
+    if (this.trace.enabled || this.tlb === null || (va & 7n) !== 0n) return this.wordsSlow(va, stride, access, words, count, opts);
+    const tlb = this.tlb;
+    const acc = access === 'write' ? ACC_WRITE : ACC_READ;
+    const implicit = opts.implicit ?? false;
+    const user = this.cpu.cpl === 3 && !implicit;
+    const mem = this.mem;
+    const a = BigInt.asUintN(64, va);
+    let hi = Number(a >> 32n); // the address as two 32-bit halves, stepped without bigint
+    let lo = Number(a & 0xffffffffn);
+    let vpnNow = -1;
+    let pfn = -1;
+    for (let i = 0; i < count; i++) {
+      if (!this.canonicalHi(hi)) return { done: i, fault: { vector: opts.stack ? SS : GP, errorCode: 0 } };
+      const vpn = hi * 1048576 + (lo >>> 12);
+      if (vpn !== vpnNow) {
+        pfn = this.translate(vpn, acc, user, implicit);
+        if (pfn < 0) return { done: i, fault: { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) } };
+        vpnNow = vpn;
+      } else {
+        tlb.hits++; // the separate access would hit the entry the first one filled
+        this.lastHit = true;
+      }
+      const pa = pfn * 4096 + (lo & 0xfff);
+      if (acc === ACC_WRITE) mem.write64(pa, words[i]!);
+      else words[i] = mem.read64(pa);
+      lo += stride;
+      if (lo < 0) {
+        lo += TWO32;
+        hi = (hi + 0xffffffff) % TWO32;
+      } else if (lo >= TWO32) {
+        lo -= TWO32;
+        hi = (hi + 1) % TWO32;
+      }
+    }
+    return { done: count, fault: null };
+  }
+
+  private wordsSlow(va: bigint, stride: number, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions): WordsResult {
+    for (let i = 0; i < count; i++) {
+      const what = opts.what?.[i];
+      const r = this.tryAccess({ va: BigInt.asUintN(64, va + BigInt(i * stride)), access, size: 8, value: words[i], implicit: opts.implicit, stack: opts.stack, what });
+      if (r.kind === 'fault') return { done: i, fault: r.fault };
+      if (access === 'read') words[i] = r.value;
+    }
+    return { done: count, fault: null };
   }
 
   private moveData(req: AccessRequest, pa: number, first: number, pa1: number, size: number): bigint {
