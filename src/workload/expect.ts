@@ -33,6 +33,8 @@ const page = strict({
   zero_page: flag(), accessed: flag(), dirty: flag(),
 });
 
+const machException = strict({ type: num(), code: num(), subcode: num() });
+
 /** The schema of `expect:`: every StepResult field, all optional. */
 export const expectSchema = strict({
   kernel: text(),
@@ -51,6 +53,7 @@ export const expectSchema = strict({
   minflt: num(),
   majflt: num(),
   page: page.optional(),
+  mach_exception: machException.optional(),
   message: text(),
 });
 

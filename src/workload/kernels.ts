@@ -8,10 +8,16 @@ import type { TraceSink } from '../trace/events.js';
 import { BARE_OPS, BareSession } from './bare.js';
 import type { StepResult } from './result.js';
 import type { MachineConfig, Step } from './scenario/schema.js';
+import { XNU_OPS, XnuSession } from './xnu.js';
 
 export interface Session {
   readonly machine: Machine;
   run(step: Step, base: Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>): StepResult;
+}
+
+/** Scenario settings a session needs besides the machine (the scenario's `signals`). */
+export interface SessionOptions {
+  signals?: 'handle' | 'default';
 }
 
 export interface KernelInfo {
@@ -19,7 +25,7 @@ export interface KernelInfo {
   description: string;
   /** The operations its sessions run; others are rejected before the run starts. */
   ops: readonly string[];
-  create(machine: MachineConfig, sink: TraceSink, seed: number): Session;
+  create(machine: MachineConfig, sink: TraceSink, seed: number, opts?: SessionOptions): Session;
 }
 
 /** A machine with tracing off; the session attaches the sink once its kernel has booted. */
@@ -40,13 +46,23 @@ export const KERNELS: readonly KernelInfo[] = [
       return { machine, run: (step, base) => s.run(step, base) };
     },
   },
+  {
+    name: 'xnu-11417',
+    description: 'XNU xnu-11417.121.6 (macOS 15.5) x86_64: idt64.s, user_trap, vm_fault, vm_map/vm_object/pmap, Mach exceptions to signals',
+    ops: XNU_OPS,
+    create(cfg, sink, seed, opts) {
+      const machine = machineFor(cfg);
+      const s = new XnuSession(machine, { seed, ram: cfg.ram === undefined ? undefined : Number(cfg.ram), signals: opts?.signals }); // boots untraced
+      machine.trace = sink;
+      return { machine, run: (step, base) => s.run(step, base) };
+    },
+  },
 ];
 
 /** Kernel models planned but not in this build, so a user asking for one gets a clear answer. */
 export const PLANNED_KERNELS: Readonly<Record<string, string>> = {
   'linux-5.19': 'the Linux 5.19 fault path (issue 3)',
   'linux-6.18': 'the Linux 6.18 fault path (issue 3)',
-  'xnu-11417': 'the XNU xnu-11417 fault path (issue 4)',
 };
 
 export function findKernel(name: string): KernelInfo | undefined {

@@ -42,6 +42,13 @@ export interface PageRecord {
   dirty: boolean;
 }
 
+/** The Mach exception a fault raised (XNU): EXC_BAD_ACCESS = 1, code = kern_return_t, subcode = the address. */
+export interface MachExceptionRecord {
+  type: number;
+  code: number;
+  subcode: Hex;
+}
+
 export interface StepResult {
   kernel: string;
   step: number;
@@ -61,6 +68,8 @@ export interface StepResult {
   minflt?: number;
   majflt?: number;
   page?: PageRecord;
+  /** XNU only: the exception user_trap raised before it became a signal. */
+  mach_exception?: MachExceptionRecord;
   message?: string;
 }
 

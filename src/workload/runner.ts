@@ -71,7 +71,7 @@ function runOn(s: Scenario, k: KernelInfo, opts: RunOptions): KernelRun {
   const mem = opts.trace === false ? null : new MemorySink();
   const sinks = [mem ?? nullSink, opts.sink ?? nullSink];
   const sink = new TeeSink(sinks);
-  const session = k.create(s.machine, sink, s.seed);
+  const session = k.create(s.machine, sink, s.seed, { signals: s.signals });
   const results: StepResult[] = [];
   const failed: StepMismatch[] = [];
   let stopped: string | null = null;

@@ -66,6 +66,17 @@ function writeValue(v: string | number | bigint, given: AccessSize | undefined):
   return { size: s, value: BigInt.asUintN(s * 8, n) };
 }
 
+// Mach VM calls and BSD calls that only the XNU model runs (issue 4).
+const VM_ALLOCATE_FLAGS = ['anywhere', 'fixed', 'overwrite', 'permanent'] as const;
+export const INHERITANCES = ['share', 'copy', 'none'] as const;
+const XNU_OPS = {
+  mach_vm_allocate: args({ as: name().optional(), addr: expr().optional(), size: size(0n), flags: enumList(VM_ALLOCATE_FLAGS).default(['anywhere']) }),
+  mach_vm_deallocate: args({ addr: expr(), size: size(0n) }),
+  mach_vm_protect: args({ addr: expr(), size: size(0n), prot: oneOf(PROTS), set_max: bool().optional(), copy: bool().optional() }),
+  minherit: args({ ...range, inherit: oneOf(INHERITANCES) }),
+  getentropy: args({ addr: expr(), length: size(0n) }),
+};
+
 export const PROCESS_OPS = {
   mmap,
   munmap: args(range),
@@ -79,6 +90,7 @@ export const PROCESS_OPS = {
   read: args({ addr: expr(), size: accessSize.default(1) }),
   write,
   exec: args({ addr: expr() }),
+  ...XNU_OPS,
 };
 
 // --- machine operations -------------------------------------------------------------------

@@ -1,0 +1,87 @@
+// mmap, munmap, mprotect, minherit (bsd/kern/kern_mman.c:275, 1120, 1187; xnu-11417.121.6)
+// for anonymous memory, with XNU's errno rules (checklist 44-49).
+// Simplified: no file mappings (the files issue), no MAP_JIT/MAP_RESILIENT_*, no VM tags in fd.
+
+import {
+  decide, enter, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE, KERN_SUCCESS, VM_INHERIT_DEFAULT,
+  VM_INHERIT_SHARE, VM_PROT_ALL, VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE, type Xnu,
+} from '../../xnu.js';
+import type { Task } from '../../osfmk/kern/task.js';
+import { vm_map_enter } from '../../osfmk/vm/vm_map.js';
+import { vm_map_delete } from '../../osfmk/vm/vm_map_ops.js';
+import { mach_vm_deallocate, mach_vm_inherit, mach_vm_protect } from '../../osfmk/vm/vm_user.js';
+
+const FILE = 'bsd/kern/kern_mman.c';
+
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT';
+export type SysResult = { error: 0; ret: bigint } | { error: Errno; ret?: undefined };
+
+export interface MmapFlags {
+  shared: boolean;
+  fixed: boolean;
+}
+
+const ok = (ret: bigint): SysResult => ({ error: 0, ret });
+const fail = (error: Errno): SysResult => ({ error });
+
+/** The kern_return_t to errno map of mmap (l.952-967) and mprotect. */
+function mmapErrno(kr: number): Errno {
+  return kr === KERN_INVALID_ADDRESS || kr === KERN_NO_SPACE ? 'ENOMEM' : kr === KERN_PROTECTION_FAILURE ? 'EACCES' : 'EINVAL';
+}
+
+type MmapDecision = 'zero-length' | 'fixed-unaligned' | 'mapped' | 'vm-error';
+
+/** mmap (kern_mman.c:275) for MAP_ANON. */
+export function mmap(k: Xnu, t: Task, addr: bigint, len: bigint, prot0: number, flags: MmapFlags): SysResult {
+  enter(k, 'mmap', FILE, k.trace.enabled ? { addr: `0x${addr.toString(16)}`, len: `0x${len.toString(16)}`, prot: String(prot0), flags: `MAP_ANON|${flags.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${flags.fixed ? '|MAP_FIXED' : ''}` } : undefined);
+  const done = (why: MmapDecision, r: SysResult): SysResult => {
+    decide(k, 'mmap', why);
+    leave(k, 'mmap', r.error === 0 ? `0x${r.ret.toString(16)}` : r.error);
+    return r;
+  };
+  let prot = prot0;
+  if (prot & (VM_PROT_WRITE | VM_PROT_EXECUTE)) prot |= VM_PROT_READ; // l.349
+  if (len === 0n) return done('zero-length', ok(addr));
+  if (flags.fixed && (addr & 0xfffn) !== 0n) return done('fixed-unaligned', fail('EINVAL'));
+  const size = Number((len + 0xfffn) & ~0xfffn);
+  const hint = flags.fixed ? Number(addr) : Number((addr + 0xfffn) & ~0xfffn); // a non-fixed hint is rounded up
+  const req = { addr: hint, size, anywhere: !flags.fixed, overwrite: flags.fixed, cur: prot, max: VM_PROT_ALL, inheritance: flags.shared ? VM_INHERIT_SHARE : VM_INHERIT_DEFAULT };
+  const remove = (s: number, e: number): void => void vm_map_delete(k, t.map, s, e);
+  let r = vm_map_enter(k, t.map, req, remove);
+  if (r.kr === KERN_NO_SPACE && !flags.fixed && hint !== 0) r = vm_map_enter(k, t.map, { ...req, addr: 4096 }, remove);
+  if (r.kr !== KERN_SUCCESS) return done('vm-error', fail(mmapErrno(r.kr)));
+  return done('mapped', ok(BigInt(r.addr)));
+}
+
+/** munmap (kern_mman.c:1120): unaligned or zero length is EINVAL; holes are fine. */
+export function munmap(k: Xnu, t: Task, addr: bigint, len: bigint): SysResult {
+  enter(k, 'munmap', FILE);
+  const bad = (addr & 0xfffn) !== 0n || len === 0n;
+  decide(k, 'munmap', bad ? 'unaligned-or-zero-length' : 'deallocate');
+  const kr = bad ? KERN_INVALID_ARGUMENT : mach_vm_deallocate(k, t.map, addr, len);
+  const r = kr === KERN_SUCCESS ? ok(0n) : fail('EINVAL');
+  leave(k, 'munmap', r.error === 0 ? '0' : r.error);
+  return r;
+}
+
+/** mprotect (kern_mman.c:1187): READ added to W or X; PROTECTION_FAILURE is EACCES, INVALID_ADDRESS ENOMEM. */
+export function mprotect(k: Xnu, t: Task, addr: bigint, len: bigint, prot0: number): SysResult {
+  enter(k, 'mprotect', FILE);
+  let prot = prot0;
+  if (prot & (VM_PROT_WRITE | VM_PROT_EXECUTE)) prot |= VM_PROT_READ;
+  const unaligned = (addr & 0xfffn) !== 0n;
+  decide(k, 'mprotect', unaligned ? 'unaligned' : 'protect');
+  const kr = unaligned ? KERN_INVALID_ARGUMENT : mach_vm_protect(k, t.map, addr, len, false, prot);
+  const r = kr === KERN_SUCCESS ? ok(0n) : fail(mmapErrno(kr));
+  leave(k, 'mprotect', r.error === 0 ? '0' : r.error);
+  return r;
+}
+
+/** minherit (kern_mman.c): mach_vm_inherit; a bad inheritance value is EINVAL. */
+export function minherit(k: Xnu, t: Task, addr: bigint, len: bigint, inh: number): SysResult {
+  enter(k, 'minherit', FILE);
+  const kr = mach_vm_inherit(k, t.map, addr, len, inh);
+  const r = kr === KERN_SUCCESS ? ok(0n) : fail('EINVAL');
+  leave(k, 'minherit', r.error === 0 ? '0' : r.error);
+  return r;
+}

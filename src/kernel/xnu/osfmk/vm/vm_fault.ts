@@ -1,0 +1,373 @@
+// The fault handler (osfmk/vm/vm_fault.c; xnu-11417.121.6): vm_fault -> vm_fault_internal with
+// its fast path over the shadow chain (soft fault, copy-on-write, zero fill) and the slow path
+// vm_fault_page (placeholder page in the top object, copy-object push), then vm_fault_enter to
+// the pmap. Decision tree and line numbers: xnu.md §5.
+// Simplified: no pagers (no compressor, no vnode pager: that is the files/pressure issue), no
+// busy pages from other threads, no wiring faults, no code signing, no throttling, no KDBG.
+
+import { hex } from '../../../../trace/events.js';
+import {
+  decide, enter, krName, leave, protName, KERN_ABORTED, KERN_INVALID_ADDRESS, KERN_MEMORY_ERROR, KERN_SUCCESS, VM_PROT_COPY,
+  VM_PROT_EXECUTE, VM_PROT_WRITE, type Xnu,
+} from '../../xnu.js';
+import { pmap_disconnect, pmap_enter_options, type Pmap } from '../x86_64/pmap.js';
+import type { VmMap } from './vm_map.js';
+import { vm_map_lookup_and_lock_object } from './vm_map_lookup.js';
+import { MEMORY_OBJECT_COPY_DELAY, MEMORY_OBJECT_COPY_DELAY_FORK, vm_object_collapse, type VmObject } from './vm_object.js';
+import {
+  vm_page_activate, vm_page_copy, vm_page_enqueue_local, vm_page_free, vm_page_grab, vm_page_insert, vm_page_lookup, vm_page_wakeup_done,
+  vm_page_zero_fill, type VmPage,
+} from './vm_page.js';
+
+const FILE = 'osfmk/vm/vm_fault.c';
+
+/** type_of_fault values (bsd/sys/kdebug.h:415-425). */
+export const DBG_ZERO_FILL_FAULT = 1;
+export const DBG_PAGEIN_FAULT = 2;
+export const DBG_COW_FAULT = 3;
+export const DBG_CACHE_HIT_FAULT = 4;
+export const DBG_NZF_PAGE_FAULT = 5;
+const FAULT_TYPE_NAMES: Record<number, string> = {
+  1: 'DBG_ZERO_FILL_FAULT', 2: 'DBG_PAGEIN_FAULT', 3: 'DBG_COW_FAULT', 4: 'DBG_CACHE_HIT_FAULT', 5: 'DBG_NZF_PAGE_FAULT',
+};
+export function faultTypeName(t: number): string {
+  return FAULT_TYPE_NAMES[t] ?? String(t);
+}
+
+/** vm_fault_return_t (osfmk/vm/vm_fault.h:77-84). */
+const VM_FAULT_SUCCESS = 0;
+const VM_FAULT_RETRY = 1;
+const VM_FAULT_MEMORY_SHORTAGE = 3;
+const VM_FAULT_MEMORY_ERROR = 5;
+
+/** The state vm_fault_internal carries between its phases. */
+interface FaultCtx {
+  map: VmMap;
+  pmap: Pmap;
+  vaddr: number;
+  faultType: number;
+  object: VmObject;
+  offset: number;
+  prot: number;
+  wired: boolean;
+  version: number;
+  type: number;
+  needCollapse: boolean;
+}
+
+/**
+ * vm_fault (vm_fault.c:4103): fault_info {interruptible, no change of wiring}, then
+ * vm_fault_internal. Called as vm_fault(map, vaddr, prot, FALSE, VM_KERN_MEMORY_NONE,
+ * interruptible, NULL, 0) by user_trap and kernel_trap (checklist 13).
+ */
+export function vm_fault(k: Xnu, map: VmMap, vaddr: number, faultType: number, changeWiring: boolean, interruptible: 'THREAD_ABORTSAFE' | 'THREAD_UNINT'): number {
+  if (k.trace.enabled) {
+    k.trace.emit({ ev: 'enter', fn: 'vm_fault', src: `${FILE}:vm_fault (xnu-11417)`, args: { map: 'thread->map', vaddr: hex(vaddr), fault_type: protName(faultType), change_wiring: String(changeWiring), wire_tag: 'VM_KERN_MEMORY_NONE', interruptible, caller_pmap: 'NULL', caller_pmap_addr: '0' } });
+  }
+  const kr = vm_fault_internal(k, map, vaddr, faultType);
+  leave(k, 'vm_fault', krName(kr));
+  return kr;
+}
+
+/** vm_fault_internal (vm_fault.c): pre-checks, counters (V4, checklist 20), RetryFault loop. */
+export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType: number): number {
+  enter(k, 'vm_fault_internal', FILE);
+  if (map.never_faults) {
+    decide(k, 'vm_fault_internal', 'map-never-faults');
+    leave(k, 'vm_fault_internal', 'KERN_INVALID_ADDRESS');
+    return KERN_INVALID_ADDRESS;
+  }
+  const vaddr = vaddr0 - (vaddr0 % 4096);
+  k.stats.faults++;
+  if (k.current) k.current.faults++;
+  const needCopy = (faultType & VM_PROT_WRITE) !== 0;
+  let kr: number;
+  for (let retry = 0; ; retry++) {
+    if (retry > 8) throw new Error('model bug: vm_fault_internal retried 8 times');
+    const lr = vm_map_lookup_and_lock_object(k, map, vaddr, faultType | (needCopy ? VM_PROT_COPY : 0));
+    if (lr.kr !== KERN_SUCCESS || !('object' in lr)) {
+      kr = lr.kr;
+      break;
+    }
+    const ctx: FaultCtx = {
+      map, pmap: map.pmap, vaddr, faultType: lr.wired ? lr.prot | VM_PROT_WRITE : faultType, object: lr.object, offset: lr.offset,
+      prot: lr.prot, wired: lr.wired, version: lr.version, type: DBG_CACHE_HIT_FAULT, needCollapse: false,
+    };
+    const delayCopy = (ctx.object.copy_strategy === MEMORY_OBJECT_COPY_DELAY || ctx.object.copy_strategy === MEMORY_OBJECT_COPY_DELAY_FORK)
+      && ctx.object.vo_copy !== null && (ctx.faultType & VM_PROT_WRITE) !== 0;
+    if (delayCopy) decide(k, 'vm_fault_internal', 'copy-delay-write-slow-path', `object#${ctx.object.id} has copy object#${ctx.object.vo_copy!.id}`);
+    const fast = delayCopy ? -1 : vm_fault_fast(k, ctx);
+    const r = fast >= 0 ? fast : vm_fault_slow(k, ctx);
+    if (r === VM_FAULT_RETRY_KR) continue;
+    kr = r;
+    if (kr === KERN_SUCCESS) k.lastFaultType = ctx.type;
+    if (kr === KERN_SUCCESS && k.trace.enabled) k.trace.emit({ ev: 'decision', fn: 'vm_fault_internal', reason: 'done', detail: `type_of_fault = ${faultTypeName(ctx.type)}` });
+    break;
+  }
+  leave(k, 'vm_fault_internal', krName(kr));
+  return kr;
+}
+
+/** Internal marker: go around RetryFault again. */
+const VM_FAULT_RETRY_KR = -2;
+
+type FastDecision =
+  | 'resident-in-top-soft-fault' | 'read-maps-page-readonly' | 'write-top-has-copy-object-slow' | 'cow-into-top-object'
+  | 'no-free-page-slow' | 'zero-fill-in-top-object' | 'descend-to-shadow' | 'page-absent-slow' | 'object-severed';
+
+/** The fast path (vm_fault.c V8, l.4696-5968). Returns a kern_return_t, or -1 for the slow path. */
+function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
+  const note = (why: FastDecision): void => decide(k, 'vm_fault_internal', why);
+  let cur = ctx.object;
+  let curOffset = ctx.offset;
+  for (;;) {
+    const m = vm_page_lookup(cur, curOffset);
+    if (m !== null) {
+      if (m.absent || m.busy) {
+        note('page-absent-slow');
+        return -1;
+      }
+      if (cur === ctx.object && ctx.object.vo_copy === null) {
+        note('resident-in-top-soft-fault');
+        return fastPmapEnter(k, ctx, m, null);
+      }
+      if (!(ctx.faultType & VM_PROT_WRITE)) {
+        note('read-maps-page-readonly');
+        ctx.prot &= ~VM_PROT_WRITE;
+        return fastPmapEnter(k, ctx, m, null);
+      }
+      if (cur === ctx.object) {
+        note('write-top-has-copy-object-slow');
+        return -1;
+      }
+      return fastCow(k, ctx, m);
+    }
+    if (cur.shadow === null) return fastZeroFill(k, ctx, cur);
+    if (k.trace.enabled) k.trace.emit({ ev: 'decision', fn: 'vm_fault_internal', reason: 'descend-to-shadow', detail: `object#${cur.id} -> object#${cur.shadow.id}, offset += ${hex(cur.vo_shadow_offset)}` });
+    curOffset += cur.vo_shadow_offset;
+    cur = cur.shadow;
+  }
+}
+
+/** V8(c)(iv): copy the backing object's page into a new page of the top object (checklist 30, 31). */
+function fastCow(k: Xnu, ctx: FaultCtx, curM: VmPage): number {
+  const m = vm_page_grab(k);
+  if (m === null) {
+    decide(k, 'vm_fault_internal', 'no-free-page-slow');
+    return -1;
+  }
+  decide(k, 'vm_fault_internal', 'cow-into-top-object');
+  vm_page_copy(k, curM, m);
+  vm_page_insert(k, m, ctx.object, ctx.offset);
+  m.dirty = true;
+  if (ctx.object.ref_count > 1 && curM.pmapped) pmap_disconnect(k, curM.phys_page);
+  ctx.needCollapse = true;
+  ctx.type = DBG_COW_FAULT;
+  k.stats.cow_faults++;
+  if (k.current) k.current.cow_faults++;
+  return fastPmapEnter(k, ctx, m, null);
+}
+
+/** V8(d) zero fill (l.5623): a new zeroed page in the TOP object (checklist 32, 33). */
+function fastZeroFill(k: Xnu, ctx: FaultCtx, bottom: VmObject): number {
+  if (bottom.shadow_severed || !bottom.alive) {
+    decide(k, 'vm_fault_internal', 'object-severed');
+    return KERN_MEMORY_ERROR;
+  }
+  const m = vm_page_grab(k);
+  if (m === null) {
+    decide(k, 'vm_fault_internal', 'no-free-page-slow');
+    return -1;
+  }
+  decide(k, 'vm_fault_internal', 'zero-fill-in-top-object');
+  vm_page_insert(k, m, ctx.object, ctx.offset);
+  if (!(ctx.faultType & VM_PROT_WRITE) && ctx.object.vo_copy !== null) ctx.prot &= ~VM_PROT_WRITE;
+  ctx.type = ctx.map.no_zero_fill ? DBG_NZF_PAGE_FAULT : DBG_ZERO_FILL_FAULT;
+  vm_page_zero_fill(k, m);
+  k.stats.zero_fill_count++;
+  return fastPmapEnter(k, ctx, m, null);
+}
+
+/** FastPmapEnter (l.5033): vm_fault_enter, then vm_fault_complete (collapse, wake the page). */
+function fastPmapEnter(k: Xnu, ctx: FaultCtx, m: VmPage, topPage: VmPage | null): number {
+  vm_fault_enter(k, m, ctx.pmap, ctx.vaddr, ctx.prot, ctx.faultType, ctx.wired, ctx.type);
+  vm_page_wakeup_done(m);
+  if (topPage) vm_page_free(k, topPage);
+  if (ctx.needCollapse) vm_object_collapse(k, ctx.object);
+  return KERN_SUCCESS;
+}
+
+/**
+ * vm_fault_enter (l.3975) with vm_fault_enter_prepare (l.3799): a read fault on a page never
+ * mapped writable maps it read-only (checklist 28); set pmapped/wpmapped; pmap_enter_options;
+ * new COW and zero-fill pages go to the local active queue (checklist 43).
+ */
+function vm_fault_enter(k: Xnu, m: VmPage, pmap: Pmap, vaddr: number, prot0: number, faultType: number, wired: boolean, type: number): void {
+  if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_fault_enter', src: `${FILE}:vm_fault_enter (xnu-11417)`, args: { pn: hex(m.phys_page), vaddr: hex(vaddr), prot: protName(prot0), type_of_fault: faultTypeName(type) } });
+  let prot = prot0;
+  if (!(faultType & VM_PROT_WRITE) && !wired && !m.wpmapped && type !== DBG_ZERO_FILL_FAULT && prot & VM_PROT_WRITE) {
+    decide(k, 'vm_fault_enter_prepare', 'read-fault-never-wpmapped-strip-write');
+    prot &= ~VM_PROT_WRITE;
+  }
+  m.pmapped = true;
+  if (prot & VM_PROT_EXECUTE) m.xpmapped = true;
+  if (faultType & VM_PROT_WRITE) m.wpmapped = true;
+  pmap_enter_options(k, pmap, vaddr, m.phys_page, prot, wired);
+  if (type === DBG_COW_FAULT || type === DBG_ZERO_FILL_FAULT) vm_page_enqueue_local(k, m);
+  else vm_page_activate(k, m);
+  leave(k, 'vm_fault_enter');
+}
+
+/** The slow path (handle_copy_delay, l.6018): vm_fault_page, error handling (V10), revalidation (V11). */
+function vm_fault_slow(k: Xnu, ctx: FaultCtx): number {
+  const r = vm_fault_page(k, ctx.object, ctx.offset, ctx.faultType, ctx.map.no_zero_fill, ctx.prot);
+  if (r.result === VM_FAULT_MEMORY_SHORTAGE) {
+    const ok = vm_page_wait(k);
+    decide(k, 'vm_fault_internal', ok ? 'memory-shortage-retry' : 'memory-shortage-aborted');
+    return ok ? VM_FAULT_RETRY_KR : KERN_ABORTED;
+  }
+  if (r.result === VM_FAULT_RETRY) return VM_FAULT_RETRY_KR;
+  if (r.result === VM_FAULT_MEMORY_ERROR) return KERN_MEMORY_ERROR;
+  if (ctx.map.timestamp !== ctx.version) {
+    decide(k, 'vm_fault_internal', 'map-changed-relookup');
+    const again = vm_map_lookup_and_lock_object(k, ctx.map, ctx.vaddr, ctx.faultType & ~VM_PROT_WRITE);
+    if (again.kr !== KERN_SUCCESS || !('object' in again) || again.object !== ctx.object || again.offset !== ctx.offset) {
+      if (r.topPage) vm_page_free(k, r.topPage);
+      vm_page_wakeup_done(r.m!);
+      return VM_FAULT_RETRY_KR;
+    }
+    r.prot &= again.prot;
+  }
+  ctx.prot = r.prot;
+  ctx.type = r.type;
+  return fastPmapEnter(k, ctx, r.m!, r.topPage);
+}
+
+/** vm_page_wait (vm_resident.c:4582): no pageout daemon in the model, so it succeeds only if a page is free. */
+function vm_page_wait(k: Xnu): boolean {
+  return k.pages.vm_page_free_count > 0;
+}
+
+interface FaultPageResult {
+  result: number;
+  m: VmPage | null;
+  topPage: VmPage | null;
+  prot: number;
+  type: number;
+}
+
+type FaultPageDecision = 'object-dead' | 'found-resident' | 'placeholder-in-top' | 'descend' | 'zero-fill-placeholder' | 'no-page-shortage'
+  | 'cow-copy-into-top' | 'read-lower-page-readonly' | 'copy-object-push' | 'copy-object-has-page' | 'read-with-copy-object-readonly';
+
+/**
+ * vm_fault_page (vm_fault.c:1053): walk the chain holding a busy placeholder in the top object;
+ * zero-fill it at the bottom, or copy a lower page up on a write (COW), and push the old contents
+ * into the copy object before a write to a COPY_DELAY object's page (P6).
+ */
+function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: number, noZeroFill: boolean, prot0: number): FaultPageResult {
+  if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_fault_page', src: `${FILE}:vm_fault_page (xnu-11417)`, args: { first_object: `object#${first.id}`, first_offset: hex(firstOffset), fault_type: protName(faultType) } });
+  const out: FaultPageResult = { result: VM_FAULT_SUCCESS, m: null, topPage: null, prot: prot0, type: DBG_CACHE_HIT_FAULT };
+  const note = (why: FaultPageDecision, detail?: string): void => decide(k, 'vm_fault_page', why, detail);
+  const finish = (result: number): FaultPageResult => {
+    out.result = result;
+    leave(k, 'vm_fault_page', result === VM_FAULT_SUCCESS ? 'VM_FAULT_SUCCESS' : String(result));
+    return out;
+  };
+  if (!first.alive) {
+    note('object-dead');
+    return finish(VM_FAULT_MEMORY_ERROR);
+  }
+  let object = first;
+  let offset = firstOffset;
+  let firstM: VmPage | null = null;
+  let m: VmPage | null;
+  for (;;) {
+    m = vm_page_lookup(object, offset);
+    if (m !== null && !m.absent) {
+      note('found-resident', `object#${object.id}`);
+      break;
+    }
+    if (object === first) {
+      firstM = vm_page_grab(k);
+      if (firstM === null) {
+        note('no-page-shortage');
+        return finish(VM_FAULT_MEMORY_SHORTAGE);
+      }
+      vm_page_insert(k, firstM, first, firstOffset);
+      firstM.absent = true;
+      note('placeholder-in-top');
+    }
+    if (object.shadow === null) {
+      note('zero-fill-placeholder');
+      m = vm_fault_zero_page(k, firstM!, noZeroFill, out);
+      object = first;
+      break;
+    }
+    note('descend', `object#${object.id} -> object#${object.shadow.id}`);
+    offset += object.vo_shadow_offset;
+    object = object.shadow;
+  }
+  if (object !== first) {
+    if (faultType & VM_PROT_WRITE) {
+      const copyM = vm_page_grab(k);
+      if (copyM === null) {
+        vm_page_free(k, firstM!);
+        note('no-page-shortage');
+        return finish(VM_FAULT_MEMORY_SHORTAGE);
+      }
+      note('cow-copy-into-top');
+      vm_page_copy(k, m, copyM);
+      if (m.pmapped) pmap_disconnect(k, m.phys_page);
+      out.type = DBG_COW_FAULT;
+      k.stats.cow_faults++;
+      if (k.current) k.current.cow_faults++;
+      vm_page_free(k, firstM!);
+      vm_page_insert(k, copyM, first, firstOffset);
+      copyM.dirty = true;
+      m = copyM;
+      object = first;
+      vm_object_collapse(k, first);
+    } else {
+      note('read-lower-page-readonly');
+      out.prot &= ~VM_PROT_WRITE;
+      out.topPage = firstM;
+    }
+  }
+  if (object === first && first.vo_copy !== null) copyObjectPush(k, first, firstOffset, m, faultType, out, note);
+  out.m = m;
+  return finish(out.result);
+}
+
+/** P6 (l.2300): before the first write to a page of an object with a copy object, give the copy the old data. */
+function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faultType: number, out: FaultPageResult, note: (w: FaultPageDecision, d?: string) => void): void {
+  if (!(faultType & VM_PROT_WRITE)) {
+    note('read-with-copy-object-readonly');
+    out.prot &= ~VM_PROT_WRITE;
+    return;
+  }
+  const copy = first.vo_copy!;
+  const copyOffset = offset - copy.vo_shadow_offset;
+  if (vm_page_lookup(copy, copyOffset) !== null) {
+    note('copy-object-has-page');
+    return;
+  }
+  const copyM = vm_page_grab(k);
+  if (copyM === null) throw new Error('model limit: no page for the copy-object push (raise machine.ram)');
+  note('copy-object-push', `object#${first.id} page -> copy object#${copy.id}`);
+  vm_page_copy(k, m, copyM);
+  vm_page_insert(k, copyM, copy, copyOffset);
+  if (m.pmapped) pmap_disconnect(k, m.phys_page);
+  copyM.dirty = true;
+  vm_page_activate(k, copyM);
+  vm_page_wakeup_done(copyM);
+}
+
+/** vm_fault_zero_page (l.915): the placeholder becomes a zeroed page; zero_fill_count++ (l.951). */
+function vm_fault_zero_page(k: Xnu, m: VmPage, noZeroFill: boolean, out: FaultPageResult): VmPage {
+  m.absent = false;
+  m.pmapped = true;
+  if (!noZeroFill) vm_page_zero_fill(k, m);
+  k.stats.zero_fill_count++;
+  out.type = noZeroFill ? DBG_NZF_PAGE_FAULT : DBG_ZERO_FILL_FAULT;
+  return m;
+}

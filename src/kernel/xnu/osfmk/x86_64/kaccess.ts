@@ -1,0 +1,31 @@
+// Kernel loads and stores through the CPU (as `mov` would): a supervisor access at the current
+// CR3, filling the TLB as usual. The individual accesses are not traced (the entry path makes
+// dozens); the functions doing them emit their own events (push, the saved-state dump).
+
+import { nullSink } from '../../../../trace/events.js';
+import { hx, type Xnu } from '../../xnu.js';
+
+function quiet<T>(k: Xnu, fn: () => T): T {
+  const m = k.m;
+  const t = m.trace;
+  if (!t.enabled) return fn();
+  m.trace = nullSink;
+  try {
+    return fn();
+  } finally {
+    m.trace = t;
+  }
+}
+
+/** A kernel load of `size` bytes; kernel memory is always mapped, so a fault is a model bug. */
+export function kread(k: Xnu, va: bigint, size = 8): bigint {
+  const r = quiet(k, () => k.m.tryAccess({ va, access: 'read', size }));
+  if (r.kind === 'fault') throw new Error(`model bug: kernel read of ${hx(va)} faulted (vector ${r.fault.vector})`);
+  return r.value;
+}
+
+/** A kernel store of `size` bytes. */
+export function kwrite(k: Xnu, va: bigint, value: bigint, size = 8): void {
+  const r = quiet(k, () => k.m.tryAccess({ va, access: 'write', size, value }));
+  if (r.kind === 'fault') throw new Error(`model bug: kernel write of ${hx(va)} faulted (vector ${r.fault.vector})`);
+}

@@ -1,0 +1,203 @@
+// Runs the process operations of a scenario on the XNU model (xnu-11417): system calls (mmap,
+// munmap, mprotect, minherit, fork, exit, getentropy, the mach_vm_* calls) and user-mode memory
+// accesses (read, write, exec). An access that faults goes through the whole path — the IDT
+// gate, idt64.s, user_trap, vm_fault, the return through iretq — and is retried as the CPU
+// re-executes the instruction, until it completes or ends in a signal.
+
+import type { Machine } from '../hw/machine.js';
+import { R_RW, R_US, R_XD, W_OK } from '../hw/paging.js';
+import { A, D } from '../hw/pte.js';
+import { bootXnu } from '../kernel/xnu/boot.js';
+import { fork1 } from '../kernel/xnu/bsd/kern/kern_fork.js';
+import { exit1 } from '../kernel/xnu/bsd/kern/kern_exit.js';
+import { mmap, mprotect, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
+import { signalName } from '../kernel/xnu/bsd/kern/kern_sig.js';
+import { USRSTACK64 } from '../kernel/xnu/bsd/kern/mach_loader.js';
+import { getentropy } from '../kernel/xnu/bsd/dev/random/randomdev.js';
+import { switch_to_task, syscall_enter, syscall_return } from '../kernel/xnu/osfmk/i386/pcb_native.js';
+import type { Task } from '../kernel/xnu/osfmk/kern/task.js';
+import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect } from '../kernel/xnu/osfmk/vm/vm_user.js';
+import { idt64_trap_entry } from '../kernel/xnu/osfmk/x86_64/idt64.js';
+import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, type Xnu } from '../kernel/xnu/xnu.js';
+import { StepError } from './bare.js';
+import { hex, type FaultRecord, type PageRecord, type StepResult } from './result.js';
+import { evalExpr, type Expr } from './scenario/expr.js';
+import type { Step } from './scenario/schema.js';
+
+export const XNU_OPS = [
+  'mmap', 'munmap', 'mprotect', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
+  'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect',
+] as const;
+
+/** An access is retried at most this often (a KERN_ABORTED loop means no memory will come). */
+const MAX_ATTEMPTS = 8;
+const PROT_BITS: Record<string, number> = { none: 0, r: 1, w: 2, x: 4, rw: 3, rx: 5, wx: 6, rwx: 7 };
+const INHERIT: Record<string, number> = { share: VM_INHERIT_SHARE, copy: VM_INHERIT_COPY, none: VM_INHERIT_NONE };
+
+type Base = Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>;
+
+export interface XnuSessionOptions {
+  seed: number;
+  ram?: number;
+  signals?: 'handle' | 'default';
+  randL3?: number;
+}
+
+export class XnuSession {
+  readonly k: Xnu;
+  private readonly procs = new Map<string, Task>();
+  private readonly names = new Map<string, bigint>();
+
+  constructor(readonly machine: Machine, opts: XnuSessionOptions) {
+    const { k, init } = bootXnu(machine, { seed: opts.seed, ram: opts.ram, signals: opts.signals, randL3: opts.randL3 });
+    this.k = k;
+    this.procs.set('main', init);
+    this.names.set('stack', BigInt(USRSTACK64));
+    switch_to_task(k, init);
+  }
+
+  /** The task running a scenario process. */
+  task(name: string): Task {
+    const t = this.procs.get(name);
+    if (!t) throw new StepError(`no process '${name}' (processes: ${[...this.procs.keys()].join(', ')}; fork one with fork: {as: ${name}})`);
+    if (t.proc.exited) throw new StepError(`process '${name}' has exited${t.proc.p_xsig ? ` (killed by ${signalName(t.proc.p_xsig)})` : ''}`);
+    return t;
+  }
+
+  addr(e: Expr): bigint {
+    return evalExpr(e, this.names);
+  }
+
+  run(step: Step, base: Base): StepResult {
+    const t = this.task(step.proc);
+    switch_to_task(this.k, t);
+    const r = { ...base, outcome: 'ok' } as StepResult;
+    switch (step.op) {
+      case 'read': return this.access(t, r, this.addr(step.args.addr), 'read', step.args.size, undefined);
+      case 'write': return this.access(t, r, this.addr(step.args.addr), 'write', step.args.size, step.args.value);
+      case 'exec': return this.access(t, r, this.addr(step.args.addr), 'exec', 1, undefined);
+      default: return this.syscall(t, step, r);
+    }
+  }
+
+  private syscall(t: Task, step: Step, r: StepResult): StepResult {
+    const k = this.k;
+    syscall_enter(k, t);
+    let out: StepResult;
+    try {
+      out = this.dispatch(t, step, r);
+    } finally {
+      const cur = this.procs.get(step.proc)!;
+      if (!cur.proc.exited) syscall_return(k, cur);
+    }
+    return out;
+  }
+
+  private dispatch(t: Task, step: Step, r: StepResult): StepResult {
+    const k = this.k;
+    switch (step.op) {
+      case 'mmap': {
+        const a = step.args;
+        if (a.file !== undefined || !a.flags.includes('anonymous')) throw new StepError('file mappings are not in the xnu-11417 model yet (anonymous memory only)');
+        const res = mmap(k, t, a.addr === undefined ? 0n : this.addr(a.addr), a.length, PROT_BITS[a.prot]!, { shared: a.flags.includes('shared'), fixed: a.flags.includes('fixed') });
+        if (res.error === 0 && a.as !== undefined) this.names.set(a.as, res.ret);
+        return sys(r, res);
+      }
+      case 'munmap': return sys(r, munmap(k, t, this.addr(step.args.addr), step.args.length));
+      case 'mprotect': return sys(r, mprotect(k, t, this.addr(step.args.addr), step.args.length, PROT_BITS[step.args.prot]!));
+      case 'minherit': return sys(r, minherit(k, t, this.addr(step.args.addr), step.args.length, INHERIT[step.args.inherit]!));
+      case 'fork': {
+        if (this.procs.has(step.args.as) && !this.procs.get(step.args.as)!.proc.exited) throw new StepError(`a process named '${step.args.as}' already exists`);
+        const child = fork1(k, t, step.args.as);
+        this.procs.set(step.args.as, child);
+        return { ...r, ret: hex(child.proc.p_pid) };
+      }
+      case 'exit':
+        exit1(k, t, 0);
+        return r;
+      case 'getentropy': {
+        const res = getentropy(k, this.addr(step.args.addr), Number(step.args.length));
+        if (res.error === 'panic') return { ...r, outcome: 'killed', message: k.trap.panic ?? 'kernel panic' };
+        return res.error === 0 ? { ...r, ret: '0x0' } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1) };
+      }
+      case 'mach_vm_allocate': {
+        const a = step.args;
+        const anywhere = !a.flags.includes('fixed');
+        const res = mach_vm_allocate(k, t.map, a.addr === undefined ? 0n : this.addr(a.addr), a.size, { anywhere, overwrite: a.flags.includes('overwrite'), permanent: a.flags.includes('permanent') });
+        if (res.kr === 0 && a.as !== undefined) this.names.set(a.as, res.addr);
+        return kr(r, res.kr, res.addr);
+      }
+      case 'mach_vm_deallocate': return kr(r, mach_vm_deallocate(k, t.map, this.addr(step.args.addr), step.args.size));
+      case 'mach_vm_protect': {
+        const a = step.args;
+        return kr(r, mach_vm_protect(k, t.map, this.addr(a.addr), a.size, a.set_max ?? false, PROT_BITS[a.prot]! | (a.copy ? VM_PROT_COPY : 0)));
+      }
+      default:
+        throw new StepError(`'${step.op}' is not modelled on xnu-11417`);
+    }
+  }
+
+  /** A user-mode access, retried after each fault the kernel resolves (the CPU re-executes it). */
+  private access(t: Task, r: StepResult, va: bigint, access: 'read' | 'write' | 'exec', size: number, value: bigint | undefined): StepResult {
+    const k = this.k;
+    const m = k.m;
+    const faults: FaultRecord[] = [];
+    const f0 = t.faults;
+    const p0 = t.pageins;
+    const rip = m.cpu.rip;
+    if (access === 'exec') m.cpu.rip = va;
+    const finish = (out: StepResult): StepResult => {
+      if (access === 'exec' && !t.proc.exited) m.cpu.rip = rip;
+      if (faults.length) out.faults = faults;
+      out.minflt = t.faults - f0 - (t.pageins - p0);
+      out.majflt = t.pageins - p0;
+      if (!t.proc.exited && m.isCanonical(va)) out.page = pageRecord(m, va);
+      return out;
+    };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const res = m.access({ va, access, size, value });
+      if (res.kind === 'ok') return finish({ ...r, value: access === 'exec' ? undefined : hex(res.value), pa: hex(res.pa), tlb: res.tlb });
+      for (const f of m.takeRaised()) faults.push({ vector: f.vector, error_code: f.errorCode ?? 0, cr2: hex(f.cr2 ?? m.cpu.cr2) });
+      if (m.shutdown) return finish({ ...r, outcome: 'killed', message: 'triple fault: the processor shut down' });
+      k.trap = { killed: false, handled: false, recovered: false };
+      const how = idt64_trap_entry(k);
+      if (how === 'panic') return finish({ ...r, outcome: 'killed', message: k.trap.panic ?? 'kernel panic' });
+      if (k.trap.killed || k.trap.handled) return finish(this.signalResult(t, r));
+    }
+    return finish({ ...r, outcome: 'error', message: `the access still faulted after ${MAX_ATTEMPTS} attempts (vm_fault returned KERN_ABORTED: no free page will come; raise machine.ram)` });
+  }
+
+  private signalResult(t: Task, r: StepResult): StepResult {
+    const tr = this.k.trap;
+    const out: StepResult = { ...r, outcome: 'signal' };
+    if (tr.mach_exception) out.mach_exception = { type: tr.mach_exception.type, code: tr.mach_exception.code, subcode: hex(tr.mach_exception.subcode) };
+    if (tr.signal) {
+      out.signal = { signo: tr.signal.signo, name: signalName(tr.signal.signo), code: tr.signal.code, addr: hex(tr.signal.addr), trapno: tr.signal.trapno, err: tr.signal.err };
+      out.message = tr.killed
+        ? `${t.name}[${t.proc.p_pid}] killed by ${signalName(tr.signal.signo)} (core dumped); EXC_BAD_ACCESS (${krName(tr.mach_exception?.code ?? 0)})`
+        : `${signalName(tr.signal.signo)} handled: the handler skips the access`;
+    }
+    return out;
+  }
+}
+
+function sys(r: StepResult, res: SysResult): StepResult {
+  return res.error === 0 ? { ...r, ret: hex(res.ret) } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1) };
+}
+
+/** A Mach call's kern_return_t: the errno field carries its name (KERN_NO_SPACE, …). */
+function kr(r: StepResult, code: number, addr?: bigint): StepResult {
+  if (code === 0) return addr === undefined ? { ...r, ret: '0x0' } : { ...r, ret: hex(addr) };
+  return { ...r, outcome: 'error', errno: krName(code), ret: hex(code) };
+}
+
+/** The leaf mapping of `va` in the current (user) page table. */
+function pageRecord(m: Machine, va: bigint): PageRecord {
+  const w = m.previewWalk(va);
+  if (w.status !== W_OK) return { present: false, writable: false, user: false, nx: false, pfn: '0x0', zero_page: false, accessed: false, dirty: false };
+  const lo = w.lo[w.level]!;
+  return {
+    present: true, writable: (w.rights & R_RW) !== 0, user: (w.rights & R_US) !== 0, nx: (w.rights & R_XD) !== 0, pfn: hex(w.pfn),
+    zero_page: false, accessed: (lo & A) !== 0, dirty: (lo & D) !== 0,
+  };
+}
