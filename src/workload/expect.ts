@@ -55,6 +55,7 @@ export const expectSchema = strict({
   page: page.optional(),
   mach_exception: machException.optional(),
   message: text(),
+  log: z.array(str()).optional(),
 });
 
 export type Expect = z.output<typeof expectSchema>;

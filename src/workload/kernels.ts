@@ -9,6 +9,8 @@ import { BARE_OPS, BareSession } from './bare.js';
 import type { StepResult } from './result.js';
 import type { MachineConfig, Step } from './scenario/schema.js';
 import { XNU_OPS, XnuSession } from './xnu.js';
+import { LINUX_OPS, LinuxSession } from './linux.js';
+import type { LinuxVersion } from '../kernel/linux/types.js';
 
 export interface Session {
   readonly machine: Machine;
@@ -57,12 +59,21 @@ export const KERNELS: readonly KernelInfo[] = [
       return { machine, run: (step, base) => s.run(step, base) };
     },
   },
+  ...(['6.18', '5.19'] as const).map((v: LinuxVersion): KernelInfo => ({
+    name: `linux-${v}`,
+    description: `Linux ${v} x86_64: IDT/entry_64.S with PTI, arch/x86/mm/fault.c, mm/memory.c, signals`,
+    ops: LINUX_OPS,
+    create(cfg, sink, seed, opts) {
+      const machine = machineFor(cfg);
+      const s = new LinuxSession(machine, v, { seed, ram: cfg.ram, signals: opts?.signals ?? 'handle' }); // boots untraced
+      machine.trace = sink;
+      return { machine, run: (step, base) => s.run(step, base) };
+    },
+  })),
 ];
 
 /** Kernel models planned but not in this build, so a user asking for one gets a clear answer. */
 export const PLANNED_KERNELS: Readonly<Record<string, string>> = {
-  'linux-5.19': 'the Linux 5.19 fault path (issue 3)',
-  'linux-6.18': 'the Linux 6.18 fault path (issue 3)',
 };
 
 export function findKernel(name: string): KernelInfo | undefined {

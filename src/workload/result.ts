@@ -71,6 +71,8 @@ export interface StepResult {
   /** XNU only: the exception user_trap raised before it became a signal. */
   mach_exception?: MachExceptionRecord;
   message?: string;
+  /** Kernel log lines (printk) the step produced, e.g. the segfault line or an oops. */
+  log?: string[];
 }
 
 /** A value as a result carries it: lowercase hex with 0x. Negative numbers are taken mod 2^64. */
