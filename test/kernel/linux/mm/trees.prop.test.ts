@@ -14,7 +14,7 @@ interface R { start: number; last: number }
 type Op = { k: 'ins'; slot: number; len: number } | { k: 'del'; slot: number } | { k: 'q'; at: number };
 
 const SLOTS = 64; // range i may occupy [i*10, i*10 + len], len < 10: never overlapping
-const ops = fc.array(fc.oneof(
+const ops: fc.Arbitrary<Op[]> = fc.array(fc.oneof(
   fc.record({ k: fc.constant('ins' as const), slot: fc.nat(SLOTS - 1), len: fc.nat(8) }),
   fc.record({ k: fc.constant('ins' as const), slot: fc.nat(SLOTS - 1), len: fc.nat(8) }),
   fc.record({ k: fc.constant('del' as const), slot: fc.nat(SLOTS - 1) }),
