@@ -90,6 +90,9 @@ export class XnuSession {
       const cur = this.procs.get(step.proc)!;
       if (!cur.proc.exited) syscall_return(k, cur);
     }
+    // Faults the kernel took on user memory during the call (copyout), reported with the call.
+    const raised = k.m.takeRaised();
+    if (raised.length) out.faults = raised.map((f) => ({ vector: f.vector, error_code: f.errorCode ?? 0, cr2: hex(f.cr2 ?? k.m.cpu.cr2) }));
     return out;
   }
 
