@@ -29,9 +29,9 @@ export function arch_do_signal_or_restart(k: X86Kernel, regs: PtRegs): void {
   const sig = tsk.pending!;
   tsk.pending = null;
   const act = sig.signo === SIGKILL ? 'default' : tsk.sighand.get(sig.signo) ?? 'default';
+  const sc = setup_sigcontext(k);
+  tsk.delivered = { signo: sig.signo, code: sig.code, addr: sig.addr, ...sc };
   if (act === 'handler') {
-    const sc = setup_sigcontext(k);
-    tsk.delivered = { signo: sig.signo, code: sig.code, addr: sig.addr, ...sc };
     storeField(k.machine, regs, 'ip', USER_SIGNAL_HANDLER); // setup_rt_frame(): regs->ip = sa_handler
     if (k.machine.trace.enabled) {
       decide(k, fn, 'handle_signal', `setup_rt_frame: sigcontext trapno=${sc.trapno} err=${hex(sc.err)} cr2=${hex(sc.cr2)}; regs->ip = handler ${hex(USER_SIGNAL_HANDLER)}`);

@@ -46,6 +46,7 @@ function copy_user_generic(k: X86Kernel, to: bigint, bytes: Uint8Array): number 
   fentry(k, c.fn, k.version === '5.19' ? 'arch/x86/lib/copy_user_64.S' : 'arch/x86/lib/copy_user_64.S');
   m.setRflags(m.cpu.rflags | RFLAGS_AC); // STAC
   let done = 0;
+  let refaults = 0;
   while (done < bytes.length) {
     const va = to + BigInt(done);
     const n = Math.min(8, bytes.length - done, 4096 - Number(va & 0xfffn));
@@ -56,6 +57,11 @@ function copy_user_generic(k: X86Kernel, to: bigint, bytes: Uint8Array): number 
     const r = m.access({ va, access: 'write', size, value: v, what: 'rep movsb' });
     if (r.kind === 'fault') {
       takeException(k);
+      if (m.cpu.rip === base + BigInt(c.insn)) {
+        // The fault was resolved (the page got mapped): IRETQ re-executes the store.
+        if (++refaults > 8) throw new Error('model bug: a uaccess store keeps faulting without a fixup');
+        continue;
+      }
       if (m.cpu.rip !== base + BigInt(c.fixup)) throw new Error(`model bug: the uaccess fault returned to ${k.syms.describe(m.cpu.rip)}`);
       decide(k, c.fn, 'fault at the copy: resumed at the fixup label', `${bytes.length - done} bytes not copied`);
       break;
@@ -86,11 +92,17 @@ export function get_user_u64(k: X86Kernel, from: bigint): bigint | null {
   if (from + 8n > BigInt(TASK_SIZE_MAX)) return null;
   const base = k.syms.addr('__get_user_8');
   m.setRflags(m.cpu.rflags | RFLAGS_AC);
-  m.cpu.rip = base + 0x18n;
-  const r = m.access({ va: from, access: 'read', size: 8, what: 'get_user' });
   let out: bigint | null = null;
-  if (r.kind === 'ok') out = r.value;
-  else takeException(k);
+  for (let n = 0; n < 8; n++) {
+    m.cpu.rip = base + 0x18n;
+    const r = m.access({ va: from, access: 'read', size: 8, what: 'get_user' });
+    if (r.kind === 'ok') {
+      out = r.value;
+      break;
+    }
+    takeException(k);
+    if (m.cpu.rip !== base + 0x18n) break; // resumed at the fixup: -EFAULT
+  }
   m.setRflags(m.cpu.rflags & ~RFLAGS_AC);
   return out;
 }
