@@ -13,7 +13,7 @@ import {
 import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
 import {
   FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR,
-  VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYWRITE, VM_SHARED,
+  VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED,
   VM_WRITE, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
@@ -335,7 +335,7 @@ function do_wp_page(k: Kernel, vmf: VmFault): number {
   const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
   const page = vm_normal_page(vmf.orig_lo, vmf.orig_hi);
   const sharedWritable = (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED);
-  const sharedVma = k.features.folios ? (vma.vm_flags & (VM_SHARED | 0x80)) !== 0 : sharedWritable;
+  const sharedVma = k.features.folios ? (vma.vm_flags & (VM_SHARED | VM_MAYSHARE)) !== 0 : sharedWritable;
   let why: WpPageReason;
   let ret: number;
   if (page < 0 && sharedVma) {

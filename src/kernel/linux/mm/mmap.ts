@@ -13,7 +13,7 @@ import { mmap_write_lock, mmap_write_unlock } from '../include/linux/mmap_lock.j
 import { EBADF, EEXIST, EINVAL, ENOMEM, EOVERFLOW, EPERM, EAGAIN } from '../include/uapi/asm-generic/errno-base.js';
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
-  MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE,
+  MAP_PRIVATE, MAP_SHARED, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE,
 } from '../include/uapi/asm-generic/mman-common.js';
 import type { Kernel } from '../types.js';
 import { mm_populate } from './gup.js';
@@ -69,7 +69,7 @@ function get_area(k: Kernel, mm: MmStruct, addr0: number, len: number, flags: nu
 
 function topdown(k: Kernel, mm: MmStruct, hint: number, len: number): number {
   if (hint) {
-    const a = PAGE_ALIGN(hint);
+    const a = hint - (hint % PAGE_SIZE); // addr &= PAGE_MASK (mmap_address_hint_valid below)
     const vma = find_vma(k, mm, a);
     if (mm.task_size - len >= a && (!vma || a + len <= vm_start_gap(k, vma))) {
       decision(k, 'arch_get_unmapped_area_topdown', 'hint-free');
@@ -110,6 +110,13 @@ export function mlock_future_check(k: Kernel, mm: MmStruct, flags: number, len: 
   return mm.locked_vm + len / PAGE_SIZE <= rlimit(k, 'memlock') / PAGE_SIZE;
 }
 
+/** round_hint_to_min: a non-zero hint is rounded down to a page, and up to mmap_min_addr. */
+function round_hint_to_min(k: Kernel, hint0: number): number {
+  const hint = hint0 - (hint0 % PAGE_SIZE);
+  const min = mmglobals(k).mmap_min_addr;
+  return hint && hint < min ? PAGE_ALIGN(min) : hint;
+}
+
 export type DoMmapReason = 'len-zero' | 'len-overflow' | 'pgoff-overflow' | 'max-map-count' | 'get-unmapped-area-failed' |
   'fixed-noreplace-overlap' | 'mlock-limit' | 'shared-growsdown' | 'bad-map-type' | 'mapped';
 
@@ -126,7 +133,7 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
   let addr = addr0;
   if (!len0) return fail('len-zero', EINVAL);
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
-  if (!(flags & MAP_FIXED)) addr = addr ? Math.max(PAGE_ALIGN(addr), mmglobals(k).mmap_min_addr) : 0; // round_hint_to_min
+  if (!(flags & MAP_FIXED)) addr = round_hint_to_min(k, addr);
   const len = PAGE_ALIGN(len0);
   if (!len || len > 2 ** 64 - PAGE_SIZE) return fail('len-overflow', ENOMEM);
   if (pgoff0 + len / PAGE_SIZE > 2 ** 64 / PAGE_SIZE) return fail('pgoff-overflow', EOVERFLOW);
@@ -138,7 +145,7 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
   if (!mlock_future_check(k, mm, vm_flags, len)) return fail('mlock-limit', EAGAIN);
   let pgoff: number;
   const type = flags & MAP_TYPE;
-  if (type === MAP_SHARED || type === MAP_SHARED_VALIDATE) {
+  if (type === MAP_SHARED) { // anonymous: MAP_SHARED_VALIDATE is not accepted (only files validate flags)
     if (vm_flags & VM_GROWSDOWN) return fail('shared-growsdown', EINVAL);
     pgoff = 0;
     vm_flags |= VM_SHARED | VM_MAYSHARE;

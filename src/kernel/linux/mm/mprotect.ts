@@ -98,6 +98,8 @@ export function mprotect_fixup(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct 
       return -ENOMEM;
     }
     if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newflags |= VM_ACCOUNT;
+  } else if (k.version !== '5.19' && oldflags & VM_ACCOUNT && vma.vm_ops === null && !vma.anon_vma) {
+    newflags &= ~VM_ACCOUNT; // 6.x: an unfaulted private anon VMA made read-only is no longer charged
   }
   const r = vma_modify_flags(k, mm, prev, vma, start, end, newflags);
   if (typeof r === 'number') {
