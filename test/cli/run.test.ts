@@ -162,8 +162,7 @@ test('a failing expectation is exit 1: the output on stdout, a diff per mismatch
 });
 
 test('--kernel: an unknown or planned kernel is exit 2 naming the available ones', async () => {
-  assertUsage(await cli('run', DEMO, '--kernel', 'nope'), /^error: .*bare-user-write\.yaml: kernel: unknown kernel 'nope'; available: bare\n/);
-  assertUsage(await cli('run', DEMO, '-k', 'linux-6.18'), /kernel 'linux-6\.18' \(the Linux 6\.18 fault path \(issue 3\)\) is not in this build yet; available: bare\n/);
+  assertUsage(await cli('run', DEMO, '--kernel', 'nope'), /^error: .*bare-user-write\.yaml: kernel: unknown kernel 'nope'; available: bare, .*linux-6\.18, linux-5\.19\n/);
   const ok = await cli('run', DEMO, '--kernel', 'bare', '--no-trace');
   assert.equal(ok.code, 0, ok.stderr);
 });
@@ -189,17 +188,21 @@ test('kernels lists bare as available and the planned ones; --json parses', asyn
   const r = await cli('kernels');
   assert.equal(r.code, 0);
   assert.match(r.stdout, /^bare +available +no OS/m);
-  assert.match(r.stdout, /^linux-6\.18 +planned /m);
+  assert.match(r.stdout, /^linux-6\.18 +available +Linux 6\.18/m);
+  assert.match(r.stdout, /^linux-5\.19 +available +Linux 5\.19/m);
   const j = await cli('kernels', '--json');
   const rows = JSON.parse(j.stdout) as { name: string; status: string; ops: string[] }[];
   assert.deepEqual(rows.find((k) => k.name === 'bare')?.ops, ['set', 'map', 'pte', 'invlpg', 'invpcid', 'mov_cr3', 'access', 'idt', 'tss']);
-  assert.ok(rows.filter((k) => k.status === 'planned').length >= 3);
+  assert.ok(rows.find((k) => k.name === 'linux-6.18')?.ops.includes('getentropy'));
 });
 
 test('demo prints the traced demo scenario, the same text as run', async () => {
   const demo = await cli('demo');
   assert.equal(demo.code, 0, demo.stderr);
-  assert.match(demo.stdout, /\/\* deliver vector 14 -> rip=0xffffffff810000e0 cs=0x10 rsp=0xffffc90000003fd0 cpl=0 IF=0 \*\//);
-  const run = await cli('run', DEMO);
-  assert.equal(demo.stdout, run.stdout);
+  // The seed program on Linux 6.18 first: #PF through asm_exc_page_fault to do_anonymous_page and back.
+  assert.match(demo.stdout, /^# faultline: the seed program .* on linux-6\.18 /m);
+  assert.match(demo.stdout, /asm_exc_page_fault\(vector=14, cfunc=exc_page_fault, has_error_code=1\) \{/);
+  assert.match(demo.stdout, /do_anonymous_page\(\) \{/);
+  const linux = await cli('run', join(ROOT, 'scenarios', 'linux-seed.yaml'), '-k', 'linux-6.18');
+  assert.ok(demo.stdout.startsWith(linux.stdout), 'the demo starts with the Linux 6.18 run');
 });
