@@ -9,6 +9,7 @@ import { Machine } from '../src/hw/machine.js';
 import { ACC_READ } from '../src/hw/paging.js';
 import { CR4_LA57 } from '../src/hw/regs.js';
 import { BareLab, parseFlags } from '../src/kernel/bare/lab.js';
+import { LINUX_FIGURES } from './linux.js';
 
 function report(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value), unit }));
@@ -92,6 +93,7 @@ const FIGURES: Record<string, () => void> = {
       m.takeRaised();
     }), 'deliveries/s');
   },
+  ...LINUX_FIGURES,
 };
 
 const which = process.argv[2];

@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatMismatches, matchExpect } from '../../src/workload/expect.js';
+import { USER_BRK0, USER_RSP } from '../../src/kernel/linux/linux.js';
 import { findKernel } from '../../src/workload/kernels.js';
 import { runScenario } from '../../src/workload/runner.js';
 import { parseScenario } from '../../src/workload/scenario/parse.js';
@@ -19,6 +20,8 @@ import { runProbe, type HostRun } from './host.js';
 import { toProbe, type ProbeProgram } from './translate.js';
 
 const MODEL = 'linux-6.18';
+/** The names the model's Linux session binds before step 1 (src/workload/linux.ts). */
+const MODEL_NAMES = new Map([['brk0', BigInt(USER_BRK0)], ['stack', USER_RSP]]);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DIR = join(ROOT, 'test', 'conformance', 'scenarios');
 
@@ -83,7 +86,8 @@ for (const s of scenarios) {
       }
       const { program, run } = onHost(s);
       const [k] = runScenario(s, { kernels: [MODEL], trace: false });
-      const rows = compareRuns({ scenario: s, program, host: run.records, model: k!.results, hostBrk0: run.setup.brk0 });
+      const rows = compareRuns({ scenario: s, program, host: run.records, model: k!.results, hostBrk0: run.setup.brk0,
+        modelNames: MODEL_NAMES });
       assert.equal(rows.length, 0, `${rows.length} disagreement(s) between the host kernel and ${MODEL}:\n${formatTable(rows)}`);
     });
   });

@@ -108,7 +108,7 @@ class Side {
   }
 
   /** Bookkeeping after a step: bind the mmap's name, forget frames of unmapped ranges. */
-  after(s: Step, addr: bigint | undefined, outcome: string, ret: bigint | undefined): void {
+  after(s: Step, addr: bigint | undefined, outcome: string, ret: bigint | undefined, errno?: string): void {
     if (s.op === 'fork') {
       this.frames.fork(s.proc, s.args.as);
       const m = this.lastMmap.get(s.proc);
@@ -117,6 +117,8 @@ class Side {
       if (b !== undefined) this.lastBrk.set(s.args.as, b);
     }
     if (s.op === 'exit') this.frames.exit(s.proc);
+    // MADV_DONTNEED over a hole still drops every mapped part, then fails with ENOMEM (#41).
+    if (s.op === 'madvise' && s.args.advice === 'dontneed' && addr !== undefined && errno === 'ENOMEM') this.frames.drop(s.proc, addr, s.args.length);
     if (outcome !== 'ok') return;
     if (s.op === 'mmap' && ret !== undefined) {
       this.names.set(s.args.as ?? `_m${s.index}`, ret);
@@ -139,7 +141,7 @@ export interface CompareInput {
   program: ProbeProgram;
   host: readonly HostStepRecord[];
   model: readonly StepResult[];
-  /** Names the model's session binds before step 1 (none today), for addresses like `brk0`. */
+  /** Names the model's session binds before step 1 (`brk0`, `stack`). */
   modelNames?: ReadonlyMap<string, bigint>;
   /** The host's initial break (setup.brk0), bound as `brk0` as the probe does. */
   hostBrk0: bigint;
@@ -168,8 +170,8 @@ export function compareRuns(input: CompareInput): Disagreement[] {
     if (e && mAddr === undefined) row('address', hAddr === undefined ? '-' : hex(hAddr), `cannot resolve ${JSON.stringify(e.text)} from the model's mmap results`);
     compareStep({ step, h, m, hAddr, mAddr, host, sim, row });
     const mRet = big(m.ret);
-    host.after(step, step.op === 'mmap' ? h.ret : hAddr, h.outcome, h.ret);
-    sim.after(step, step.op === 'mmap' ? mRet : mAddr, m.outcome, mRet);
+    host.after(step, step.op === 'mmap' ? h.ret : hAddr, h.outcome, h.ret, h.errno);
+    sim.after(step, step.op === 'mmap' ? mRet : mAddr, m.outcome, mRet, m.errno);
   });
   return out;
 }
@@ -248,8 +250,10 @@ function compareRet({ step, h, m, hAddr, mAddr, host, sim, row }: StepCtx): void
     return;
   }
   if (step.op === 'brk') {
-    const text = stepExpr(step)?.text;
-    if (hAddr !== undefined && mAddr !== undefined && hr - hAddr !== mr - mAddr) row('ret', showAddr(hr, hAddr, text), showAddr(mr, mAddr, text));
+    // The break, as a distance from each side's initial break (the model's heap starts elsewhere).
+    const hb = host.names.get('brk0');
+    const mb = sim.names.get('brk0');
+    if (hb !== undefined && mb !== undefined && hr - hb !== mr - mb) row('ret', showAddr(hr, hb, 'brk0'), showAddr(mr, mb, 'brk0'));
     return;
   }
   if (hr !== mr) row('ret', hex(hr), hex(mr));
@@ -271,11 +275,11 @@ function comparePage({ step, h, m, hAddr, mAddr, host, sim, row }: StepCtx): voi
   if (!hp.present || !mp.present || hp.pfn === null || (mPfn === 0n && !mp.zero_page)) return;
   const hid = host.frames.observe(step.proc, hAddr, hp.pfn, hp.zero, step.index + 1);
   const mid = sim.frames.observe(step.proc, mAddr, mPfn, mp.zero_page, step.index + 1);
-  if (hid.id !== mid.id) row('page.frame', frameName(hid), frameName(mid));
+  if (hid.id !== mid.id) row('page.frame', frameName(hid, hp.pfn), frameName(mid, mPfn));
 }
 
-function frameName(f: { id: number; step: number }): string {
-  return f.id === 0 ? 'the zero page' : `frame #${f.id} (first seen at step ${f.step})`;
+function frameName(f: { id: number; step: number }, pfn: bigint): string {
+  return f.id === 0 ? 'the zero page' : `frame #${f.id} (first seen at step ${f.step}; pfn ${hex(pfn)})`;
 }
 
 /** The disagreements as a table: where, step, fact, host, model. */
