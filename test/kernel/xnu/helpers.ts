@@ -37,3 +37,25 @@ export function decisions(events: readonly TraceEvent[], fn?: string): string[] 
 }
 
 export { MemorySink };
+
+/** Run steps on a session kept for inspection (k, tasks, maps, objects). */
+export function session(steps: string[], opts: { seed?: number; ram?: number; signals?: 'handle' | 'default' } = {}): { s: XnuSession; results: import('../../../src/workload/result.js').StepResult[]; events: TraceEvent[] } {
+  const text = ['name: inline', 'kernel: xnu-11417', 'steps:', ...steps.map((x) => '  ' + x)].join('\n') + '\n';
+  const sc = parseScenario(text, 'inline.yaml');
+  const s = new XnuSession(new Machine(), { seed: opts.seed ?? 0, ram: opts.ram, signals: opts.signals });
+  const sink = new MemorySink();
+  s.machine.trace = sink;
+  const results = sc.steps.map((st, i) => {
+    const base = { kernel: 'xnu-11417', step: i + 1, proc: st.proc, op: st.op };
+    sink.emit({ ev: 'step', step: i + 1, op: st.op, proc: st.proc, kernel: 'xnu-11417' });
+    return s.run(st, base);
+  });
+  return { s, results, events: sink.events };
+}
+
+/** Events of step n (1-based). */
+export function stepEvents(events: readonly TraceEvent[], n: number): TraceEvent[] {
+  const i = events.findIndex((e) => e.ev === 'step' && e.step === n);
+  const j = events.findIndex((e, x) => x > i && e.ev === 'step');
+  return events.slice(i, j < 0 ? undefined : j);
+}
