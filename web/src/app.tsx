@@ -81,6 +81,25 @@ export function App() {
     }
   }, [r, cur]);
   const d = useMemo(() => derive(events, cur), [r, cur]);
+  const bootCr3 = useMemo(() => {
+    if (!r) return null;
+    try {
+      return readMachine(replay(r.scenario, r.kernel, -1).session.machine).regs.cr3 ?? null;
+    } catch {
+      return null;
+    }
+  }, [r]);
+  const [tablesOf, setTablesOf] = useState<'access' | 'current' | string>('access');
+  // Whose page tables to draw: by default those the current access walked (a kernel may have
+  // switched CR3 since, as PTI and XNU's shadow CR3 do), else CR3 now, else a process's root.
+  const tree = (() => {
+    if (!view?.ok) return null;
+    const now = view.m.regs.cr3!;
+    const walked = d.access ? d.accessCr3 ?? bootCr3 ?? now : now;
+    const pickRoot = view.k.roots.find((x) => x.name === tablesOf);
+    const cr3 = tablesOf === 'current' ? now : pickRoot ? `0x${pickRoot.cr3.toString(16)}` : walked;
+    return { cr3, now, walked, root: cr3 === now ? view.m.root : view.m.tablesAt(BigInt(cr3)) };
+  })();
 
   // The key handler is registered once and reads the latest trace through this ref; the cursor
   // update is functional, so quick key presses never act on a stale cursor.
@@ -138,7 +157,7 @@ export function App() {
       return null;
     };
     const w = d.walk[d.walk.length - 1];
-    return find(view.m.root) ?? (w ? { index: w.index, pa: target, lo: 0, hi: 0, raw: w.entry, flags: w.flags, va: d.access?.va ?? '', level: w.level, leaf: w.leaf } : null);
+    return find(tree?.root) ?? (w ? { index: w.index, pa: target, lo: 0, hi: 0, raw: w.entry, flags: w.flags, va: d.access?.va ?? '', level: w.level, leaf: w.leaf } : null);
   })();
   const shownEntry = selected ?? walkEntry;
 
@@ -195,8 +214,16 @@ export function App() {
           {view?.ok ? (
             <>
               <CallStack d={d} kernel={r!.kernel} onJump={jump} />
-              <Panel id="pagetables" title="Page tables" sub={`CR3 ${view.m.regs.cr3}${d.access ? ` · access ${d.access.access} ${d.access.va}` : ''}${d.walkFault ? ` · walk stopped at ${d.walkFault.level.toUpperCase()}: ${d.walkFault.reason}` : d.walkOk ? ` · pa ${d.walkOk.pa}` : ''}`} wide>
-                <PageTableTree root={view.m.root} cr3={view.m.regs.cr3!} d={d} selected={shownEntry} onSelect={setSelected} />
+              <Panel id="pagetables" title="Page tables" sub={`CR3 ${tree!.cr3}${tree!.cr3 !== tree!.now ? ` (CR3 now ${tree!.now})` : ''}${d.access ? ` · access ${d.access.access} ${d.access.va}` : ''}${d.walkFault ? ` · walk stopped at ${d.walkFault.level.toUpperCase()}: ${d.walkFault.reason}` : d.walkOk ? ` · pa ${d.walkOk.pa}` : ''}`} wide>
+                <label class="small">
+                  tables of{' '}
+                  <select id="tables-of" value={tablesOf} onChange={(ev) => setTablesOf((ev.currentTarget as HTMLSelectElement).value)}>
+                    <option value="access">the current access (CR3 {tree!.walked})</option>
+                    <option value="current">CR3 now ({tree!.now})</option>
+                    {view.k.roots.map((x) => <option value={x.name}>{x.name}</option>)}
+                  </select>
+                </label>
+                <PageTableTree root={tree!.root} cr3={tree!.cr3} d={tree!.cr3 === tree!.walked ? d : { ...d, walk: [], walkFault: null }} selected={shownEntry} onSelect={setSelected} />
                 {shownEntry ? <EntryBits e={shownEntry} /> : <p class="muted">Click an entry to decode it bit by bit.</p>}
               </Panel>
               <StackView m={view.m} d={d} kernel={r!.kernel} />

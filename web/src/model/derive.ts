@@ -50,6 +50,14 @@ export interface Derived {
   ptesWritten: Set<string>;
   flushes: (Extract<TraceEvent, { ev: 'tlb_flush' }> & { at: number })[];
   counters: Record<string, number>;
+  /** CR3 as last written by a traced MOV to CR3 (null: unchanged since boot). */
+  cr3: string | null;
+  /** CR3 when the current access began (the tables its walk read). */
+  accessCr3: string | null;
+  /** Index of the `deliver` event: pushes before it are the CPU's, after it the entry code's. */
+  deliverAt: number;
+  /** A saved register frame as the kernel traced it (`pt_regs` events). */
+  savedRegs: { fn: string; addr: string; regs: Record<string, string>; at: number } | null;
   logs: string[];
   signals: Extract<TraceEvent, { ev: 'signal' }>[];
   frames: (Extract<TraceEvent, { ev: 'frame' }> & { at: number })[];
@@ -61,6 +69,7 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
     step: null, stack: [], access: null, tlbResult: null, walk: [], walkFault: null, walkOk: null,
     exception: null, gate: null, stackSwitch: null, pushed: [], deliver: null, iret: null, lastPte: null,
     ptesWritten: new Set(), flushes: [], counters: {}, logs: [], signals: [], frames: [],
+    cr3: null, accessCr3: null, deliverAt: -1, savedRegs: null,
   };
   const count = (k: string, n = 1) => (d.counters[k] = (d.counters[k] ?? 0) + n);
   for (let i = 0; i <= cur && i < events.length; i++) {
@@ -71,12 +80,14 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
         d.stack = [];
         d.access = null; d.walk = []; d.walkFault = null; d.walkOk = null; d.tlbResult = null;
         d.exception = null; d.gate = null; d.stackSwitch = null; d.pushed = []; d.deliver = null; d.iret = null;
+        d.deliverAt = -1; d.savedRegs = null;
         count('steps');
         break;
       case 'access':
         // A nested implicit access (IDT read, push) does not replace the faulting access on display.
         if (!e.implicit || !d.exception) {
           d.access = { va: e.va, access: e.access, mode: e.mode, cpl: e.cpl, size: e.size, what: e.what, at: i };
+          d.accessCr3 = d.cr3;
           d.walk = [];
           d.walkFault = null;
           d.walkOk = null;
@@ -108,13 +119,16 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
         d.gate = null;
         d.stackSwitch = null;
         d.deliver = null;
+        d.deliverAt = -1;
+        d.savedRegs = null;
         d.iret = null;
         count(`exceptions (${e.name})`);
         break;
       case 'gate': d.gate = e; break;
       case 'stack_switch': d.stackSwitch = e; break;
       case 'push': d.pushed.push({ addr: e.addr, value: e.value, what: e.what, at: i }); break;
-      case 'deliver': d.deliver = e; count('deliveries'); break;
+      case 'deliver': d.deliver = e; d.deliverAt = i; count('deliveries'); break;
+      case 'reg': if (e.name === 'cr3') d.cr3 = e.value; break;
       case 'iret': d.iret = e; break;
       case 'enter':
         d.stack.push({ fn: e.fn, src: e.src, args: e.args, at: i, decisions: [] });
@@ -141,7 +155,14 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
       case 'log': d.logs.push(e.text); break;
       case 'double_fault': count('double faults'); break;
       case 'shutdown': count('shutdowns'); break;
-      default: break;
+      default: {
+        // Event kinds newer than this page's copy of the union are read by shape.
+        const x = e as { ev: string; fn?: unknown; addr?: unknown; regs?: unknown };
+        if (x.ev === 'pt_regs' && typeof x.addr === 'string' && typeof x.regs === 'object' && x.regs !== null) {
+          d.savedRegs = { fn: String(x.fn ?? ''), addr: x.addr, regs: x.regs as Record<string, string>, at: i };
+        }
+        break;
+      }
     }
   }
   return d;

@@ -91,7 +91,7 @@ function get(o: unknown, ...path: string[]): unknown {
 const isLinuxVma = (o: Obj) => 'vm_start' in o && 'vm_end' in o;
 const xnuStart = (o: Obj) => num(o['vme_start']) ?? num(get(o, 'links', 'start'));
 const xnuEnd = (o: Obj) => num(o['vme_end']) ?? num(get(o, 'links', 'end'));
-const isXnuEntry = (o: Obj) => ('vme_start' in o && 'vme_end' in o) || (isObj(o['links']) && 'start' in (o['links'] as Obj) && 'end' in (o['links'] as Obj) && !('hdr' in o));
+const isXnuEntry = (o: Obj) => o['isHeader'] !== true && (('vme_start' in o && 'vme_end' in o) || (isObj(o['links']) && 'start' in (o['links'] as Obj) && 'end' in (o['links'] as Obj) && !('hdr' in o)));
 
 const VM_FLAG_NAMES: [bigint, string][] = [
   [0x1n, 'read'], [0x2n, 'write'], [0x4n, 'exec'], [0x8n, 'shared'], [0x10n, 'mayread'], [0x20n, 'maywrite'],
@@ -150,11 +150,11 @@ function vmaViews(list: Obj[], linux: boolean): VmaView[] {
 
 const LEFT = ['rbe_left', 'left', 'rb_left'];
 const RIGHT = ['rbe_right', 'right', 'rb_right'];
-const COLOR = ['rbe_color', 'color', 'rb_color', 'red'];
+const COLOR = ['rbe_color', 'color', 'rb_color', 'rb_red', 'red'];
 
 /** The red-black tree of a vm_map (rb_head_store / RB_ENTRY links), if the model keeps one. */
 function rbTree(map: unknown, entries: Obj[]): RbNode | null {
-  const rootObj = get(map, 'hdr', 'rb_head_store', 'rbh_root') ?? get(map, 'rb_head_store', 'rbh_root') ?? get(map, 'hdr', 'rb_root') ?? get(map, 'rb_root') ?? get(map, 'root');
+  const rootObj = get(map, 'hdr', 'rb_head_store', 'rbh_root') ?? get(map, 'rb_head_store', 'rbh_root') ?? get(map, 'rb', 'root') ?? get(map, 'hdr', 'rb_root') ?? get(map, 'rb_root') ?? get(map, 'root');
   const linkOf = (o: Obj): Obj => (isObj(o['store']) ? (o['store'] as Obj) : isObj(o['rb']) ? (o['rb'] as Obj) : o);
   const pick = (o: Obj, keys: string[]): unknown => {
     const l = linkOf(o);
@@ -193,9 +193,23 @@ function counters(k: unknown): Record<string, number> {
   return out;
 }
 
+/** Per-frame fields kept as typed arrays indexed by PFN (Linux's struct page side table). */
+const PAGE_ARRAYS = ['refcount', 'mapcount', 'flags', 'anon_vma'];
+
 function pageInfoOf(k: unknown): KernelView['pageInfo'] {
   const mm = get(k, 'memmap') ?? get(k, 'vm_pages') ?? get(k, 'pages');
+  const pv = get(k, 'pvHead');
   return (pfn) => {
+    const arrays = PAGE_ARRAYS.filter((f) => ArrayBuffer.isView(get(mm, f)));
+    if (arrays.length) {
+      const out: Record<string, string> = {};
+      for (const f of arrays) out[f] = String((get(mm, f) as Int32Array)[pfn] ?? '');
+      return out;
+    }
+    if (pv instanceof Map) {
+      const list = pv.get(pfn);
+      return Array.isArray(list) ? { pv_mappings: String(list.length) } : null;
+    }
     let p: unknown;
     try {
       if (isObj(mm)) {
@@ -215,8 +229,7 @@ function pageInfoOf(k: unknown): KernelView['pageInfo'] {
 
 /** The kernel context object inside a session: it has `current` and a machine, or `kernel`/`k`. */
 function kernelOf(session: Obj): Obj | null {
-  for (const key of ['kernel', 'k', 'ctx', 'xnu', 'linux']) if (isObj(session[key])) return session[key] as Obj;
-  const found = findObjects(session, (o) => 'current' in o && ('machine' in o || 'version' in o), 3, 2000);
+  const found = findObjects(session, (o) => 'current' in o && ('machine' in o || 'm' in o || 'version' in o), 3, 2000);
   return found[0] ?? null;
 }
 
@@ -233,10 +246,11 @@ export function readKernel(kernelName: string, session: unknown): KernelView {
     const list = findObjects(from, linux ? isLinuxVma : isXnuEntry, 8);
     const zero = get(k, 'zero_pfn') ?? get(k, 'zeroPfn') ?? get(k, 'vm_page_zero_pfn');
     const roots: KernelView['roots'] = [];
-    for (const t of findObjects(k, (o) => 'pid' in o && ('mm' in o || 'map' in o), 4, 5000)) {
-      const pgd = get(t, 'mm', 'pgd') ?? get(t, 'map', 'pmap', 'pm_cr3') ?? get(t, 'map', 'pmap', 'cr3');
-      const cr3 = num(pgd);
-      if (cr3 !== null) roots.push({ name: `${scalar(t['name']) ?? scalar(t['comm']) ?? 'task'} (pid ${scalar(t['pid'])})`, cr3 });
+    for (const t of findObjects(k, (o) => ('pid' in o || 'proc' in o) && ('mm' in o || 'map' in o), 4, 5000)) {
+      // Linux keeps the PGD's PFN in the model's mm_struct; XNU's pmap keeps pm_cr3.
+      const pgdPfn = num(get(t, 'mm', 'pgd'));
+      const cr3 = pgdPfn !== null ? pgdPfn * 4096n : num(get(t, 'map', 'pmap', 'pm_cr3') ?? get(t, 'map', 'pmap', 'cr3'));
+      if (cr3 !== null) roots.push({ name: `${scalar(t['name']) ?? scalar(t['comm']) ?? 'task'} (pid ${scalar(t['pid']) ?? scalar(get(t, 'proc', 'p_pid')) ?? '?'})`, cr3 });
     }
     return {
       kind,

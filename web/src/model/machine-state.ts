@@ -68,6 +68,8 @@ export interface MachineView {
   tlb: { entries: TlbEntry[]; hits: number; misses: number; fills: number; flushes: number; geometry: string } | null;
   idt: { base: string; gates: GateView[] } | null;
   walks: number;
+  /** The tree under another root (the access's CR3, another process's PGD). */
+  tablesAt: (cr3: bigint) => PtTable | null;
   /** Reads 8 bytes at a virtual address through the page tables, or null if not mapped. */
   peek: (va: bigint) => bigint | null;
 }
@@ -178,6 +180,7 @@ export function readMachine(m: Machine): MachineView {
     tlb: readTlb(m),
     idt: readIdt(m),
     walks: m.walks,
+    tablesAt: (cr3) => readPageTables(m, cr3, la57),
     peek: (va) => {
       const pa = physOf(m, va);
       return pa === null ? null : m.mem.read64(pa);

@@ -114,7 +114,9 @@ export function replay(s: Scenario, kernel: string, at: number): Replay {
   let stopped = false;
   try {
     // A kernel that traces its own boot emits those events before step 1, as in the full run.
-    session = k.create(s.machine, sink, s.seed);
+    // The runner also hands the session the scenario's options (`signals`); a kernel whose
+    // create() takes fewer arguments ignores them.
+    session = (k.create as (...a: unknown[]) => Session)(s.machine, sink, s.seed, { signals: s.signals });
     if (at < 0) return { session, reached: 0 };
     for (const step of s.steps) {
       const n = step.index + 1;

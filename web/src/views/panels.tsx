@@ -75,39 +75,51 @@ export function StackView(props: { m: MachineView; d: Derived; kernel: string })
   const { m, d, kernel } = props;
   const pushes = [...d.pushed].sort((a, b) => (BigInt(b.addr) > BigInt(a.addr) ? 1 : -1));
   const top = d.stackSwitch ? BigInt(d.stackSwitch.to) : pushes.length ? BigInt(pushes[0]!.addr) + 8n : 0n;
-  const ss = d.pushed.find((p) => p.what.toUpperCase() === 'SS');
+  // The saved frame: where the kernel's trace says it is (pt_regs events), else found from the
+  // last saved SS (the CPU's push, or the entry code's copy into the PCB on XNU).
+  const ss = [...d.pushed].reverse().find((p) => /(^|[\s.])ss$/i.test(p.what));
   const layout = layoutFor(kernel);
   const ec = d.pushed.find((p) => /error/i.test(p.what));
   return (
     <Panel id="stack" title="Stacks" sub={d.stackSwitch ? `${d.stackSwitch.why === 'ist' ? `IST${d.stackSwitch.ist}` : 'TSS.RSP0'}: ${d.stackSwitch.from} → ${d.stackSwitch.to}` : ''}>
       {pushes.length === 0 ? <p class="na">The CPU has pushed nothing in this step yet.</p> : (
         <table class="grid cpu-frame">
-          <caption>pushed by the CPU ({CPU_WORDS.join(', ')}{ec ? ', error code' : ''})</caption>
-          <thead><tr><th>address</th><th>top−</th><th>word</th><th>value</th></tr></thead>
+          <caption>pushed by the CPU ({CPU_WORDS.join(', ')}{ec ? ', error code' : ''}){d.deliverAt >= 0 && pushes.some((p) => p.at > d.deliverAt) ? ', then by the entry code' : ''}</caption>
+          <thead><tr><th>address</th><th>top−</th><th>by</th><th>word</th><th>value</th></tr></thead>
           <tbody>
-            {pushes.map((p) => (
-              <tr data-what={p.what}>
-                <td>{p.addr}</td><td>0x{(top - BigInt(p.addr)).toString(16)}</td><td>{p.what}</td><td class="val">{p.value}</td>
-              </tr>
-            ))}
+            {pushes.map((p) => {
+              const cpu = d.deliverAt < 0 || p.at < d.deliverAt;
+              return (
+                <tr data-what={p.what} class={cpu ? 'cpu' : 'sw'}>
+                  <td>{p.addr}</td><td>0x{(top - BigInt(p.addr)).toString(16)}</td><td>{cpu ? 'CPU' : 'entry'}</td><td>{p.what}</td><td class="val">{p.value}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
+      {d.savedRegs ? (
+        <table class="grid traced-regs" data-fn={d.savedRegs.fn}>
+          <caption>{layout?.name ?? 'saved frame'} at {d.savedRegs.addr}, as {d.savedRegs.fn} left it (trace)</caption>
+          <tbody>
+            {Object.entries(d.savedRegs.regs).map(([k, v], i) => <tr data-field={k}><td>+0x{(i * 8).toString(16)}</td><td>{k}</td><td class="val">{v}</td></tr>)}
+          </tbody>
+        </table>
+      ) : null}
       {ec && d.exception?.vector === 14 ? <p class="muted">error code {ec.value}: {explainPfError(Number(ec.value)).summary}</p> : null}
       {layout === null ? (
         <NotAvailable what="saved register frame (pt_regs / x86_saved_state64)" kernel={kernel} why="the bare lab's handler saves no registers" />
-      ) : !ss ? (
+      ) : !ss && !d.savedRegs ? (
         <p class="na">{layout.name}: no exception frame on the stack yet.</p>
       ) : (
-        <SavedFrame m={m} layout={layout} ssAddr={BigInt(ss.addr)} />
+        <SavedFrame m={m} layout={layout} base={d.savedRegs ? BigInt(d.savedRegs.addr) : BigInt(ss!.addr) - BigInt(layout.ssOffset)} />
       )}
     </Panel>
   );
 }
 
-function SavedFrame(props: { m: MachineView; layout: NonNullable<ReturnType<typeof layoutFor>>; ssAddr: bigint }) {
-  const { m, layout, ssAddr } = props;
-  const base = ssAddr - BigInt(layout.ssOffset);
+function SavedFrame(props: { m: MachineView; layout: NonNullable<ReturnType<typeof layoutFor>>; base: bigint }) {
+  const { m, layout, base } = props;
   return (
     <table class="grid saved-frame" data-struct={layout.name}>
       <caption>{layout.name} at 0x{base.toString(16)} (read from memory)</caption>
