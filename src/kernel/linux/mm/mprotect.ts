@@ -2,10 +2,13 @@
 // mprotect_fixup merges or splits each and sets its flags, change_protection rewrites every
 // present PTE with pte_modify. 6.0+: exclusive anon pages of a private writable VMA are made
 // writable at once (MM_CP_TRY_CHANGE_WRITABLE, can_change_pte_writable); 5.19 leaves them
-// read-only (the next write is a reuse fault). A weakened PTE is flushed: 5.19 flushes the range
-// if any PTE changed; 6.x only where pte_needs_flush.
+// read-only (the next write is a reuse fault). 5.19 flushes the whole range if any PTE changed;
+// 6.x flushes the PTEs where pte_needs_flush.
 
-import { _PAGE_DIRTY, _PAGE_HI_NX, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER } from '../arch/x86/include/asm/pgtable_types.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_HI_NX, _PAGE_HI_PKEY_MASK, _PAGE_PCD, _PAGE_PRESENT, _PAGE_PSE, _PAGE_PWT, _PAGE_RW,
+  _PAGE_USER, PTE_PFN_HI_MASK,
+} from '../arch/x86/include/asm/pgtable_types.js';
 import { for_each_pte, pte_modify, pte_present, pte_protnone, read_hi, read_lo, set_entry } from '../arch/x86/mm/pgtable.js';
 import { flush_tlb_range } from '../arch/x86/mm/tlb.js';
 import {
@@ -133,8 +136,7 @@ function change_protection(k: Kernel, vma: VmAreaStruct, start: number, end: num
     if (tryWritable && !(n.lo & _PAGE_RW) && can_change_pte_writable(k, vma, n.lo, n.hi)) n.lo = (n.lo | _PAGE_RW) >>> 0;
     set_entry(k, 'pt', pa, n.lo, n.hi, addr);
     changed++;
-    const weaker = (lo & ~n.lo & (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_DIRTY)) !== 0 || ((n.hi & ~hi) & _PAGE_HI_NX) !== 0;
-    if (k.version === '5.19' || weaker) {
+    if (k.version === '5.19' || pte_needs_flush(lo, hi, n.lo, n.hi)) {
       flushStart = Math.min(flushStart, addr);
       flushEnd = Math.max(flushEnd, addr + 4096);
     }
@@ -142,6 +144,20 @@ function change_protection(k: Kernel, vma: VmAreaStruct, start: number, end: num
   decision(k, 'change_protection', changed ? 'ptes-changed' : 'no-ptes', `${changed} PTEs`);
   if (flushEnd > flushStart) flush_tlb_range(k, vma, k.version === '5.19' ? start : flushStart, k.version === '5.19' ? end : flushEnd);
   leave(k, 'change_protection', String(changed));
+}
+
+/**
+ * pte_needs_flush (6.x, arch/x86/include/asm/tlbflush.h): only a present old PTE can be cached;
+ * flush when the PFN moves, when D/P are cleared, or when RW, USER, caching, G, NX or the pkey
+ * change in either direction (so a RO→RW upgrade is flushed too: no spurious write fault).
+ */
+function pte_needs_flush(oldLo: number, oldHi: number, newLo: number, newHi: number): boolean {
+  if (!(oldLo & _PAGE_PRESENT)) return false;
+  if ((oldLo ^ newLo) & 0xfffff000 || (oldHi ^ newHi) & PTE_PFN_HI_MASK) return true;
+  const diff = (oldLo ^ newLo) & ~_PAGE_ACCESSED;
+  if (diff & oldLo & (_PAGE_DIRTY | _PAGE_PRESENT)) return true;
+  if (diff & (_PAGE_RW | _PAGE_USER | _PAGE_PWT | _PAGE_PCD | _PAGE_PSE | _PAGE_GLOBAL)) return true;
+  return ((oldHi ^ newHi) & (_PAGE_HI_NX | _PAGE_HI_PKEY_MASK)) !== 0;
 }
 
 /** can_change_pte_writable (6.0+): a private VMA's exclusive anon page, not PROT_NONE. */
