@@ -438,3 +438,5 @@ function copyFail(k: Kernel, old: number): number {
 
 // The 6.x lock helpers live in mm/mmap_lock.c (6.18); the arch fault path imports them from here too.
 export { lock_mm_and_find_vma, lock_vma_under_rcu, vma_end_read } from './mmap_lock.js';
+/** follow_pte is in mm/memory.c; the model keeps the page-table code in arch/x86/mm/pgtable.ts. */
+export { follow_pte } from '../arch/x86/mm/pgtable.js';

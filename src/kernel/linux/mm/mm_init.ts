@@ -93,9 +93,25 @@ export function arch_pick_mmap_layout(k: Kernel, mm: MmStruct): void {
   mm.mmap_base = Math.ceil((task_size - gap) / PAGE_SIZE) * PAGE_SIZE;
 }
 
-/** mmput: drop a user; the last one tears the address space down (exit_mmap) and frees the PGD. */
+/**
+ * mmput: drop a user; the last one tears the address space down (exit_mmap) and drops the
+ * mm_users reference on mm_count (mmdrop). The PGD goes with the last mm_count reference, so a
+ * CPU that still has the mm loaded (lazy TLB after exit) should mmgrab it and mmdrop it once it
+ * has switched away (finish_task_switch).
+ */
 export function mmput(k: Kernel, mm: MmStruct): void {
   if (--mm.mm_users > 0) return;
   exit_mmap(k, mm);
+  mmdrop(k, mm);
+}
+
+/** mmgrab: pin the mm_struct (and its PGD) without pinning the address space. */
+export function mmgrab(mm: MmStruct): void {
+  mm.mm_count++;
+}
+
+/** mmdrop → __mmdrop: the last reference frees the PGD (pgd_free). */
+export function mmdrop(k: Kernel, mm: MmStruct): void {
+  if (--mm.mm_count > 0) return;
   pgd_free(k, mm);
 }

@@ -268,8 +268,8 @@ type MergeCase = 'no-merge' | 'merge-prev' | 'merge-prev-next' | 'merge-next' | 
  * at `end`? Returns the VMA that now covers the range, or null. The range [addr, end) is either
  * unmapped (a new mapping) or lies inside `prev`'s successor (mprotect/madvise/mlock on part of it).
  */
-export function vma_merge(k: Kernel, mm: MmStruct, prev: VmAreaStruct | null, addr: number, end: number, c: MergeCand): VmAreaStruct | null {
-  const fn = k.version === '5.19' ? 'vma_merge' : 'vma_merge_new_range';
+export function vma_merge(k: Kernel, mm: MmStruct, prev: VmAreaStruct | null, addr: number, end: number, c: MergeCand, existing = false): VmAreaStruct | null {
+  const fn = k.version === '5.19' ? 'vma_merge' : existing ? 'vma_merge_existing_range' : 'vma_merge_new_range';
   enter(k, fn, srcOf(k, 'mm/mmap.c', 'mm/vma.c'));
   const pglen = (end - addr) / 4096;
   let next = prev ? vma_next(mm, prev) : (mm.mm_mt ? mt_find(mm.mm_mt, 0, Number.MAX_SAFE_INTEGER) : mm.mmap);
@@ -344,16 +344,19 @@ export function split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: numb
  * with a neighbour of equal flags), or -ENOMEM. The caller then sets the new flags on it.
  */
 export function vma_modify_flags(k: Kernel, mm: MmStruct, prev: VmAreaStruct | null, vma: VmAreaStruct, start: number, end: number, newflags: number): VmAreaStruct | number {
+  const six = k.version !== '5.19';
+  if (six) enter(k, 'vma_modify_flags', 'mm/vma.c');
   const pgoff = vma.vm_pgoff + (start - vma.vm_start) / 4096;
-  const merged = vma_merge(k, mm, prev, start, end, { flags: newflags, pkey: vma.vm_pkey, anon_vma: vma.anon_vma, file: vma.vm_file, pgoff });
-  if (merged) return merged;
-  if (start !== vma.vm_start) {
+  const merged = vma_merge(k, mm, prev, start, end, { flags: newflags, pkey: vma.vm_pkey, anon_vma: vma.anon_vma, file: vma.vm_file, pgoff }, true);
+  let ret: VmAreaStruct | number = merged ?? vma;
+  if (!merged && start !== vma.vm_start) {
     const r = split_vma(k, mm, vma, start, true);
-    if (typeof r === 'number') return r;
+    if (typeof r === 'number') ret = r;
   }
-  if (end !== vma.vm_end) {
+  if (!merged && typeof ret !== 'number' && end !== vma.vm_end) {
     const r = split_vma(k, mm, vma, end, false);
-    if (typeof r === 'number') return r;
+    if (typeof r === 'number') ret = r;
   }
-  return vma;
+  if (six) leave(k, 'vma_modify_flags', typeof ret === 'number' ? String(ret) : 'vma');
+  return ret;
 }
