@@ -48,9 +48,14 @@ export function populate_vma_page_range(k: Kernel, vma: VmAreaStruct, start: num
     return nr;
   }
   const write = (vma.vm_flags & (VM_WRITE | VM_SHARED)) === VM_WRITE; // FOLL_WRITE
-  const force = vma_is_accessible(vma); // FOLL_FORCE
+  // 5.19: FOLL_FORCE if accessible (PROT_NONE then fails check_vma_flags); 6.x: FOLL_FORCE unless
+  // FOLL_WRITE, and "we've never faulted in PROT_NONE pages": -EFAULT up front. Same outcome.
+  const force = k.version === '5.19' ? vma_is_accessible(vma) : !write;
   let ret = nr;
-  if (!check_vma_flags(vma, write, force)) {
+  if (k.version !== '5.19' && !vma_is_accessible(vma)) {
+    decision(k, 'populate_vma_page_range', 'prot-none');
+    ret = -EFAULT;
+  } else if (!check_vma_flags(vma, write, force)) {
     decision(k, 'populate_vma_page_range', 'check-vma-flags');
     ret = -EFAULT;
   } else {
