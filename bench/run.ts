@@ -10,6 +10,7 @@ import { ACC_READ } from '../src/hw/paging.js';
 import { CR4_LA57 } from '../src/hw/regs.js';
 import { BareLab, parseFlags } from '../src/kernel/bare/lab.js';
 import { LINUX_FIGURES } from './linux.js';
+import { XNU_FIGURES } from './xnu.js';
 
 function report(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value), unit }));
@@ -94,6 +95,7 @@ const FIGURES: Record<string, () => void> = {
     }), 'deliveries/s');
   },
   ...LINUX_FIGURES,
+  ...XNU_FIGURES,
 };
 
 const which = process.argv[2];

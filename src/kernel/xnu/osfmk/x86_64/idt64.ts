@@ -20,7 +20,7 @@ import {
   ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
 } from './hib.js';
 import { HNDL_ALLTRAPS, IDT_TABLE, T_PAGE_FAULT } from './idt_table.js';
-import { kread, kwrite } from './kaccess.js';
+import { kread, kreadWords, kwrite, kwriteWords } from './kaccess.js';
 
 const FILE = 'osfmk/x86_64/idt64.s';
 
@@ -42,6 +42,16 @@ function mustPush(k: Xnu, v: bigint, what: string): void {
   kwrite(k, rsp, v);
   k.m.cpu.rsp = rsp;
   if (k.trace.enabled) k.trace.emit({ ev: 'push', addr: hex(rsp), value: hex(v), what });
+}
+
+/** Several pushq's: with tracing on, one event each; off, one run of stores. */
+function pushAll(k: Xnu, values: bigint[], whats: readonly string[]): void {
+  if (k.trace.enabled) {
+    values.forEach((v, i) => mustPush(k, v, whats[i]!));
+    return;
+  }
+  kwriteWords(k, k.m.cpu.rsp - 8n, values, -8);
+  k.m.cpu.rsp -= BigInt(8 * values.length);
 }
 
 /** popq by kernel code. */
@@ -133,8 +143,8 @@ function ks_dispatch(k: Xnu): boolean {
   gsWrite(k, CPU_UBER_TMP, m.cpu.gpr.rax);
   const old = m.cpu.rsp;
   m.cpu.rsp = gsRead(k, CPU_UBER_ISF) + BigInt(ISF64_SIZE); // xchg %rsp, %rax
-  const words: [number, string][] = [[56, 'SS'], [48, 'RSP'], [40, 'RFLAGS'], [32, 'CS'], [24, 'RIP'], [16, 'ERR'], [8, 'TRAPFN'], [0, 'TRAPNO']];
-  for (const [off, what] of words) mustPush(k, kread(k, old + BigInt(off)), `isf ${what}`);
+  const frame = kreadWords(k, old, 8).reverse(); // trapno..ss read upward, pushed ss first
+  pushAll(k, frame, ISF_WHATS);
   m.cpu.gpr.rax = gsRead(k, CPU_UBER_TMP);
   leave(k, 'ks_dispatch');
   return true;
@@ -169,7 +179,10 @@ function L_dispatch_U64(k: Xnu): void {
   leave(k, 'L_dispatch_U64');
 }
 
-const SAVED_GPRS = ['rax', 'rbx', 'rcx', 'rdx', 'rbp', 'rdi', 'rsi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14'] as const;
+const ISF_WHATS = ['isf SS', 'isf RSP', 'isf RFLAGS', 'isf CS', 'isf RIP', 'isf ERR', 'isf TRAPFN', 'isf TRAPNO'];
+/** The registers at R64_RDI..R64_R9 and R64_R14..R64_RAX, in memory order (the asm's movq's, batched). */
+const LOW_BLOCK = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'] as const;
+const HIGH_BLOCK = ['r14', 'r13', 'r12', 'r11', 'rbp', 'rbx', 'rcx', 'rax'] as const;
 const ZEROED = ['rcx', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14'] as const;
 
 /**
@@ -183,7 +196,9 @@ function L_dispatch_64bit(k: Xnu): void {
   kwrite(k, ss + BigInt(SS_FLAVOR), BigInt(SS_64), 4);
   kwrite(k, ss + BigInt(R64.fs), 0n, 4);
   kwrite(k, ss + BigInt(R64.gs), 0n, 4);
-  for (const r of SAVED_GPRS) kwrite(k, ss + BigInt(R64[r]), m.cpu.gpr[r]);
+  const g = m.cpu.gpr;
+  kwriteWords(k, ss + BigInt(R64.rdi), LOW_BLOCK.map((r) => g[r]));
+  kwriteWords(k, ss + BigInt(R64.r14), HIGH_BLOCK.map((r) => g[r]));
   for (const r of ZEROED) m.cpu.gpr[r] = 0n;
   const trapno = Number(kread(k, ss + BigInt(R64.trapno), 4));
   const isPf = trapno === T_PAGE_FAULT;
@@ -291,7 +306,9 @@ function ret_to_kernel(k: Xnu): void {
   leave(k, 'ret_to_kernel');
 }
 
-const RESTORED = ['r14', 'r13', 'r12', 'r11', 'r10', 'r9', 'r8', 'rsi', 'rdi', 'rbp', 'rdx', 'rcx', 'rbx', 'rax'] as const;
+/** x86_saved_state64 from rdi (16) to ss (216): 26 quadwords, in memory order. */
+const STATE_ORDER = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9', 'cr2', 'r15', 'r14', 'r13', 'r12', 'r11', 'rbp', 'rbx', 'rcx', 'rax'] as const;
+const IRET_WHATS = ['iret frame SS', 'iret frame RSP', 'iret frame RFLAGS', 'iret frame CS', 'iret frame RIP'];
 
 /**
  * ks_64bit_return (idt64.s:719, double-mapped): restore the GPRs from (r15), RSP = CPU_ESTACK,
@@ -301,18 +318,22 @@ function ks_64bit_return(k: Xnu): void {
   label(k, 'ks_64bit_return');
   const m = k.m;
   const ss = m.cpu.gpr.r15;
-  for (const r of RESTORED) m.cpu.gpr[r] = kread(k, ss + BigInt(R64[r]));
+  const regs = kreadWords(k, ss + BigInt(R64.rdi), 16);
+  STATE_ORDER.forEach((r, i) => {
+    if (r !== 'cr2' && r !== 'r15') m.cpu.gpr[r] = regs[i]!;
+  });
+  const isf = kreadWords(k, ss + BigInt(R64.rip), 5); // rip, cs, rflags, rsp, ss
   m.cpu.rsp = gsRead(k, CPU_ESTACK);
-  for (const r of ['ss', 'rsp', 'rflags', 'cs', 'rip'] as const) mustPush(k, kread(k, ss + BigInt(R64[r])), `iret frame ${r.toUpperCase()}`);
-  const cs = Number(kread(k, ss + BigInt(R64.cs)) & 0xffffn);
+  pushAll(k, [isf[4]!, isf[3]!, isf[2]!, isf[1]!, isf[0]!], IRET_WHATS);
+  const cs = Number(isf[1]! & 0xffffn);
   if (cs === KERNEL64_CS) {
     decide(k, 'ks_64bit_return', 'to-kernel');
-    m.cpu.gpr.r15 = kread(k, ss + BigInt(R64.r15));
+    m.cpu.gpr.r15 = regs[7]!;
   } else {
     decide(k, 'ks_64bit_return', 'to-user', 'CR3 = CPU_UCR3 (user-only table), swapgs');
     mustPush(k, m.cpu.gpr.rax, 'rax [A]');
     mustPush(k, gsRead(k, CPU_NEED_SEGCHK), 'CPU_NEED_SEGCHK [B]');
-    m.cpu.gpr.r15 = kread(k, ss + BigInt(R64.r15));
+    m.cpu.gpr.r15 = regs[7]!;
     m.movToCr3(gsRead(k, CPU_UCR3));
     swapgs(m);
     label(k, 'L_chk_sysret');

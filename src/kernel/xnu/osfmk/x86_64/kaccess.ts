@@ -29,3 +29,17 @@ export function kwrite(k: Xnu, va: bigint, value: bigint, size = 8): void {
   const r = quiet(k, () => k.m.tryAccess({ va, access: 'write', size, value }));
   if (r.kind === 'fault') throw new Error(`model bug: kernel write of ${hx(va)} faulted (vector ${r.fault.vector})`);
 }
+
+/** `n` ascending 8-byte kernel loads from `va` (one run of movq's: Machine.tryWords). */
+export function kreadWords(k: Xnu, va: bigint, n: number): bigint[] {
+  const words = new Array<bigint>(n).fill(0n);
+  const r = quiet(k, () => k.m.tryWords(va, 8, 'read', words, n));
+  if (r.fault) throw new Error(`model bug: kernel read of ${hx(va)} faulted (vector ${r.fault.vector})`);
+  return words;
+}
+
+/** Ascending (stride 8) or descending (stride -8, as pushes go) 8-byte kernel stores. */
+export function kwriteWords(k: Xnu, va: bigint, words: bigint[], stride: 8 | -8 = 8): void {
+  const r = quiet(k, () => k.m.tryWords(va, stride, 'write', words, words.length));
+  if (r.fault) throw new Error(`model bug: kernel write of ${hx(va)} faulted (vector ${r.fault.vector})`);
+}
