@@ -4,13 +4,15 @@
 //   - no PTE points at a free frame, and no PTE lies outside a VMA;
 //   - each page's refcount and mapcount equal the PTEs (and shmem cache slots) that hold it;
 //   - each mm's RSS counters equal its present anon / shmem PTEs;
-//   - every VMA tree still checks out (rbtree / maple tree invariants).
+//   - every VMA tree still checks out (rbtree / maple tree invariants);
+//   - the TLB holds no translation the page tables have since lost or weakened (flushes are where
+//     they must be).
 // At the end, every process exits and every frame the mms took is back in the allocator.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { for_each_pte, pte_none, pte_pfn, read_hi, read_lo } from '../../../../src/kernel/linux/arch/x86/mm/pgtable.js';
+import { follow_pte, for_each_pte, pte_none, pte_pfn, read_hi, read_lo } from '../../../../src/kernel/linux/arch/x86/mm/pgtable.js';
 import { _PAGE_SPECIAL } from '../../../../src/kernel/linux/arch/x86/include/asm/pgtable_types.js';
 import type { MmStruct } from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import * as M from '../../../../src/kernel/linux/include/uapi/asm-generic/mman-common.js';
@@ -124,6 +126,25 @@ function check(k: Kernel, mms: MmStruct[]): void {
   }
 }
 
+/**
+ * No stale TLB entry: for the running task, a user read or write that the CPU lets through (the
+ * TLB may answer) must be allowed by the page tables as they are now, to the same frame. A write
+ * stores the byte it just read, so the data does not change.
+ */
+function checkTlb(k: Kernel): void {
+  const mm = k.current.mm!;
+  for (let i = 0; i < 12; i++) {
+    const va = BASE + i * P;
+    const r = k.machine.tryAccess({ va: BigInt(va), access: 'read' });
+    if (r.kind !== 'ok') continue;
+    const pte = follow_pte(k, mm, va);
+    assert.ok(pte && pte.lo & 1, `read at ${va.toString(16)} through a TLB entry the tables no longer have`);
+    assert.equal(Number(r.pa >> 12n), pte.pfn, 'the TLB and the PTE agree on the frame');
+    const w = k.machine.tryAccess({ va: BigInt(va), access: 'write', value: r.value });
+    if (w.kind === 'ok') assert.ok(pte.lo & 2, `write at ${va.toString(16)} through a stale writable TLB entry`);
+  }
+}
+
 for (const v of VERSIONS) {
   test(`linux ${v}: random mm syscalls, accesses, forks and exits keep refcounts, RSS and trees exact; exit frees everything`, () => {
     fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 80 }), fc.boolean(), (seq, pti) => {
@@ -135,6 +156,7 @@ for (const v of VERSIONS) {
       for (const o of seq) {
         apply(k, o, tasks, pidNext);
         check(k, tasks.map((t) => t.mm!));
+        checkTlb(k);
       }
       switchTo(k, main);
       for (const t of tasks.slice(1)) mmput(k, t.mm!);
