@@ -55,7 +55,10 @@ function checkInvariants(s: XnuSession): void {
   const visit = (o: VmObject | null): void => {
     if (!o || objects.has(o)) return;
     objects.add(o);
-    if (o.shadow) refs.set(o.shadow, (refs.get(o.shadow) ?? 0) + 1), visit(o.shadow);
+    if (o.shadow) {
+      refs.set(o.shadow, (refs.get(o.shadow) ?? 0) + 1);
+      visit(o.shadow);
+    }
     if (o.vo_copy) visit(o.vo_copy);
   };
   for (const t of live) {
@@ -63,7 +66,11 @@ function checkInvariants(s: XnuSession): void {
     const list = entriesOf(t.map);
     assert.deepEqual(inorder, list, 'tree order = list order');
     assert.equal(t.map.nentries, list.length);
-    for (const e of list) if (e.object) refs.set(e.object, (refs.get(e.object) ?? 0) + 1), visit(e.object);
+    for (const e of list) {
+      if (!e.object) continue;
+      refs.set(e.object, (refs.get(e.object) ?? 0) + 1);
+      visit(e.object);
+    }
   }
   for (const o of objects) {
     assert.equal(o.ref_count, refs.get(o) ?? 0, `object#${o.id} ref_count`);
