@@ -48,6 +48,15 @@ test('checklist 14: SUCCESS resumes at the same RIP; ABORTED resumes too; other 
   assert.ok(decisions(starved.events, 'vm_fault_internal').includes('memory-shortage-aborted'));
 });
 
+test('checklist 14: KERN_FAILURE from a user fault (th_vm_faults_disabled) panics: the machine stops', () => {
+  const { s } = session([MMAP]);
+  s.k.tasks[0]!.thread.vm_faults_disabled = true;
+  const r = s.run({ op: 'write', args: { addr: parseExpr(BUF), size: 1, value: 1n }, proc: 'main' } as never, { kernel: 'xnu-11417', step: 2, proc: 'main', op: 'write' });
+  assert.equal(r.outcome, 'killed');
+  assert.match(r.message ?? '', /vm_fault\(\) KERN_FAILURE from user fault/);
+  assert.equal(s.k.stats.faults, 0, 'checklist 20: not counted (it fails before V4)');
+});
+
 test('checklist 15: exception ports tried thread, task, then the host ux_handler; code 1 SIGSEGV, others SIGBUS', () => {
   const { events, s } = session([MMAP, '- read: {addr: 0x200000000}', '- mprotect: {addr: buf, length: 4k, prot: none}', '- read: {addr: buf}']);
   assert.deepEqual(decisions(stepEvents(events, 2), 'exception_triage_thread'), ['no-thread-port', 'no-task-port']);

@@ -103,7 +103,7 @@ function codeName(sig: number, code: number): string {
 /** sendsig (unix_signal.c:165), simplified: the frame is not built; the handler siglongjmps past the access. */
 function sendsig(k: Xnu, sig: number): void {
   enter(k, 'sendsig', 'bsd/dev/i386/unix_signal.c');
-  decide(k, 'sendsig', 'handler-siglongjmp', `si_addr=${hx(k.trap.signal!.addr)}: the handler skips the faulting access (not run as code)`);
+  if (k.trace.enabled) decide(k, 'sendsig', 'handler-siglongjmp', `si_addr=${hx(k.trap.signal!.addr)}: the handler skips the faulting access (not run as code)`);
   void sig;
   leave(k, 'sendsig');
 }

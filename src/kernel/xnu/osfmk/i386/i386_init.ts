@@ -83,6 +83,6 @@ export function doublemap_init(k: Xnu, randL3: number): void {
   mem.write64(t0 + 0x08, DBLMAP(k, HIB_BASE + BigInt(HIB_TEXT_LABELS.ks_64bit_return!)));
   mem.write64(t0 + 0x10, BigInt.asUintN(64, k.dblmapDist + HIB_BASE + BigInt(HIB_CPSHADOWS) - CPU_DATA_VA));
   mem.write64(t0 + 0x18, DBLMAP(k, HIB_BASE + BigInt(HIB_TEXT_LABELS.ks_32bit_return!)));
-  decide(k, 'doublemap_init', 'dblmap-base', `dblmap_base=${hx(dblmapBase)} dblmap_dist=${hx(k.dblmapDist)}`);
+  if (k.trace.enabled) decide(k, 'doublemap_init', 'dblmap-base', `dblmap_base=${hx(dblmapBase)} dblmap_dist=${hx(k.dblmapDist)}`);
   leave(k, 'doublemap_init');
 }

@@ -50,7 +50,7 @@ export function load_user_regs(k: Xnu, t: Task, regs: UserRegs): void {
 export function switch_to_task(k: Xnu, t: Task): void {
   if (k.current === t && (k.m.cpu.cs & 3) === 3) return;
   if (k.current && k.current !== t && (k.m.cpu.cs & 3) === 3 && !k.current.proc.exited) save_user_regs(k, k.current);
-  decide(k, 'thread_dispatch', 'switch-to', `${t.name}[${t.proc.p_pid}]`);
+  if (k.trace.enabled) decide(k, 'thread_dispatch', 'switch-to', `${t.name}[${t.proc.p_pid}]`);
   act_machine_switch_pcb(k, t);
   load_user_regs(k, t, t.thread.regs);
 }

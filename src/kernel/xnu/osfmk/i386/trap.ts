@@ -48,7 +48,7 @@ export function user_trap(k: Xnu, state: bigint): boolean {
   let why: UserTrapOutcome;
   if (type === T_PAGE_FAULT) {
     const prot = protFromErr(err);
-    decide(k, 'user_trap', 'T_PAGE_FAULT', `prot = ${protName(prot)} from err ${hx(err)}`);
+    if (k.trace.enabled) decide(k, 'user_trap', 'T_PAGE_FAULT', `prot = ${protName(prot)} from err ${hx(err)}`);
     const kr = vm_fault(k, k.current!.map, Number(vaddr), prot, false, 'THREAD_ABORTSAFE');
     if (kr === KERN_SUCCESS) why = 'resume';
     else if (kr === KERN_ABORTED) why = 'resume-aborted';
@@ -64,7 +64,7 @@ export function user_trap(k: Xnu, state: bigint): boolean {
     exc = EXC_BAD_ACCESS;
     code = EXC_I386_GPFLT;
   }
-  decide(k, 'user_trap', why, exc ? `EXC_BAD_ACCESS code=${krName(code)} subcode=${hx(subcode)}` : undefined);
+  if (k.trace.enabled) decide(k, 'user_trap', why, exc ? `EXC_BAD_ACCESS code=${krName(code)} subcode=${hx(subcode)}` : undefined);
   if (why === 'panic-kern-failure') {
     k.trap.panic = `panic: vm_fault() KERN_FAILURE from user fault on thread ${hx(k.current!.thread.iss)}`;
     klog(k, k.trap.panic);
@@ -109,7 +109,7 @@ export function kernel_trap(k: Xnu, state: bigint): boolean {
     const kr = userMap ? vm_fault(k, k.current!.map, Number(vaddr), protFromErr(err), false, 'THREAD_UNINT') : KERN_FAILURE;
     why = kr === KERN_SUCCESS ? 'resolved' : rp !== null ? 'copyio-recovery' : 'panic-no-recovery';
   }
-  decide(k, 'kernel_trap', why, why === 'copyio-recovery' ? `isf.rip = ${hx(rp!)} (recover table)` : undefined);
+  if (k.trace.enabled) decide(k, 'kernel_trap', why, why === 'copyio-recovery' ? `isf.rip = ${hx(rp!)} (recover table)` : undefined);
   if (why === 'copyio-recovery') {
     kwrite(k, state + BigInt(R64.rip), rp!);
     k.trap.recovered = true;

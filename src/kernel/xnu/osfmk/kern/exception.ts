@@ -25,7 +25,7 @@ function exception_triage_thread(k: Xnu, exc: number, code: number, subcode: big
   const levels: [PortLevel, boolean][] = [['thread', task.exc_port_thread], ['task', task.exc_port_task], ['host', true]];
   for (const [level, set] of levels) {
     if (!set) {
-      decide(k, 'exception_triage_thread', `no-${level}-port`);
+      if (k.trace.enabled) decide(k, 'exception_triage_thread', `no-${level}-port`);
       continue;
     }
     if (exception_deliver(k, level, exc, code, subcode)) break;

@@ -31,6 +31,8 @@ export interface Thread {
   kstackTop: bigint;
   /** thread->machine.ids: debug registers in use (then DR7 is cleared on entry). */
   ids: boolean;
+  /** th_vm_faults_disabled: vm_fault returns KERN_FAILURE (V3), which user_trap turns into a panic. */
+  vm_faults_disabled: boolean;
   /** ast bits pending for this thread (AST_BSD = 0x80). */
   ast: number;
   /** uthread: uu_siglist, uu_code, uu_exception, uu_subcode. */
@@ -74,7 +76,7 @@ export function thread_create(k: Xnu, regs: UserRegs): Thread {
   const pcb = kmem_alloc(k, 1);
   const kstack = kmem_alloc(k, 4);
   if (X86_SAVED_STATE_SIZE > 4096) throw new Error('model bug: saved state larger than its page');
-  return { iss: pcb, kstackTop: kstack + 0x4000n, ids: false, ast: 0, uu_siglist: 0, uu_code: 0, uu_exception: 0, uu_subcode: 0n, regs };
+  return { iss: pcb, kstackTop: kstack + 0x4000n, ids: false, vm_faults_disabled: false, ast: 0, uu_siglist: 0, uu_code: 0, uu_exception: 0, uu_subcode: 0n, regs };
 }
 
 /** A short description for traces. */

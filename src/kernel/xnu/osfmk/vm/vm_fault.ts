@@ -7,7 +7,7 @@
 
 import { hex } from '../../../../trace/events.js';
 import {
-  decide, enter, krName, leave, protName, KERN_ABORTED, KERN_INVALID_ADDRESS, KERN_MEMORY_ERROR, KERN_SUCCESS, VM_PROT_COPY,
+  decide, enter, krName, leave, protName, KERN_ABORTED, KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_MEMORY_ERROR, KERN_SUCCESS, VM_PROT_COPY,
   VM_PROT_EXECUTE, VM_PROT_WRITE, type Xnu,
 } from '../../xnu.js';
 import { pmap_disconnect, pmap_enter_options, type Pmap } from '../x86_64/pmap.js';
@@ -78,6 +78,11 @@ export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType:
     return KERN_INVALID_ADDRESS;
   }
   const vaddr = vaddr0 - (vaddr0 % 4096);
+  if (k.current?.thread.vm_faults_disabled) {
+    decide(k, 'vm_fault_internal', 'faults-disabled');
+    leave(k, 'vm_fault_internal', 'KERN_FAILURE');
+    return KERN_FAILURE;
+  }
   k.stats.faults++;
   if (k.current) k.current.faults++;
   const needCopy = (faultType & VM_PROT_WRITE) !== 0;

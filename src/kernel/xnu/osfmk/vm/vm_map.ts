@@ -177,7 +177,7 @@ type EnterPath = 'zero-size' | 'no-space' | 'fixed-overlap' | 'coalesced' | 'new
 export function vm_map_enter(k: Xnu, map: VmMap, req: EnterRequest, remove: (s: number, e: number) => void): { kr: number; addr: number } {
   if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_map_enter', src: `${FILE}:vm_map_enter (xnu-11417)`, args: { addr: hex(req.addr), size: hex(req.size), cur: protName(req.cur), max: protName(req.max), flags: req.anywhere ? 'ANYWHERE' : req.overwrite ? 'FIXED|OVERWRITE' : 'FIXED' } });
   const done = (why: EnterPath, kr: number, addr: number): { kr: number; addr: number } => {
-    decide(k, 'vm_map_enter', why, why === 'coalesced' || why === 'new-entries' ? `[${hex(addr)}, ${hex(addr + req.size)})` : undefined);
+    if (k.trace.enabled) decide(k, 'vm_map_enter', why, why === 'coalesced' || why === 'new-entries' ? `[${hex(addr)}, ${hex(addr + req.size)})` : undefined);
     leave(k, 'vm_map_enter', kr === KERN_SUCCESS ? 'KERN_SUCCESS' : kr === KERN_NO_SPACE ? 'KERN_NO_SPACE' : 'KERN_INVALID_ADDRESS');
     return { kr, addr };
   };
@@ -233,7 +233,7 @@ function canCoalesce(k: Xnu, prev: VmMapEntry, start: number, req: EnterRequest)
     && prev.vme_alias === (req.alias ?? 0) && prev.vme_permanent === (req.permanent ?? false) && prev.wired_count === 0 && !prev.needs_copy;
   if (!same) return false;
   if (prev.vme_end - prev.vme_start + req.size > NO_COALESCE_LIMIT) {
-    decide(k, 'vm_map_enter', 'no-coalesce-size-limit', `${hex(prev.vme_end - prev.vme_start + req.size)} > NO_COALESCE_LIMIT`);
+    if (k.trace.enabled) decide(k, 'vm_map_enter', 'no-coalesce-size-limit', `${hex(prev.vme_end - prev.vme_start + req.size)} > NO_COALESCE_LIMIT`);
     return false;
   }
   return vm_object_coalesce(k, prev.object, prev.vme_offset, prev.vme_end - prev.vme_start, req.size);
@@ -266,7 +266,7 @@ function mergeable(a: VmMapEntry, b: VmMapEntry): boolean {
 export function vm_map_simplify_entry(k: Xnu, map: VmMap, e: VmMapEntry): void {
   const prev = e.vme_prev;
   if (!mergeable(prev, e)) return;
-  decide(k, 'vm_map_simplify_entry', 'merged-with-previous', `[${hex(prev.vme_start)}, ${hex(e.vme_end)})`);
+  if (k.trace.enabled) decide(k, 'vm_map_simplify_entry', 'merged-with-previous', `[${hex(prev.vme_start)}, ${hex(e.vme_end)})`);
   vm_map_store_entry_unlink(map, prev);
   rb_remove(map.rb, e);
   e.vme_start = prev.vme_start;

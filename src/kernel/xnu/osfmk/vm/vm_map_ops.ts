@@ -127,7 +127,7 @@ export function vm_map_delete(k: Xnu, map: VmMap, s: number, e: number, terminat
     const next = entry.vme_next;
     if (entry.object) pmap_remove(k, map.pmap, entry.vme_start, entry.vme_end);
     if (entry.vme_permanent && !terminate) {
-      decide(k, 'vm_map_delete', 'permanent-entry-neutered', `[${hex(entry.vme_start)}, ${hex(entry.vme_end)}) prot/max = NONE`);
+      if (k.trace.enabled) decide(k, 'vm_map_delete', 'permanent-entry-neutered', `[${hex(entry.vme_start)}, ${hex(entry.vme_end)}) prot/max = NONE`);
       entry.protection = VM_PROT_NONE;
       entry.max_protection = VM_PROT_NONE;
     } else {
@@ -163,7 +163,7 @@ export function vm_map_fork(k: Xnu, old: VmMap): VmMap {
     if (e.inheritance === VM_INHERIT_NONE) why = 'inherit-none-skipped';
     else if (e.inheritance === VM_INHERIT_SHARE) why = 'inherit-share';
     else why = e.object === null || (e.object.copy_strategy === MEMORY_OBJECT_COPY_SYMMETRIC && !e.object.true_share) ? 'inherit-copy-quickly' : 'inherit-copy-slow';
-    decide(k, 'vm_map_fork', why, `[${hex(e.vme_start)}, ${hex(e.vme_end)})`);
+    if (k.trace.enabled) decide(k, 'vm_map_fork', why, `[${hex(e.vme_start)}, ${hex(e.vme_end)})`);
     if (why === 'inherit-share') vm_map_fork_share(k, old, e, nm);
     else if (why === 'inherit-copy-quickly') forkCopyQuickly(k, old, e, nm);
     else if (why === 'inherit-copy-slow') forkCopySlow(k, e, nm);

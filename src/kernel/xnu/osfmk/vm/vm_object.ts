@@ -108,7 +108,7 @@ export function vm_object_shadow(k: Xnu, source: VmObject, offset: number, lengt
   enter(k, 'vm_object_shadow', FILE, k.trace.enabled ? { object: `object#${source.id}`, offset: hex(offset), length: hex(length) } : undefined);
   const skip = source.ref_count === 1 && source.vo_size === length && (source.shadow === null || source.shadow.vo_copy === null);
   const why: ShadowDecision = skip ? 'shadow-skipped-sole-reference' : 'shadow-created';
-  decide(k, 'vm_object_shadow', why, `ref_count=${source.ref_count}`);
+  if (k.trace.enabled) decide(k, 'vm_object_shadow', why, `ref_count=${source.ref_count}`);
   if (skip) {
     leave(k, 'vm_object_shadow', `object#${source.id}`);
     return { object: source, offset };
@@ -135,7 +135,7 @@ export function vm_object_copy_quickly(k: Xnu, o: VmObject | null): CopyQuickly 
     decide(k, 'vm_object_copy_quickly', 'not-symmetric', strategyName(o.copy_strategy));
     return { ok: false };
   }
-  decide(k, 'vm_object_copy_quickly', 'symmetric', `object#${o.id} ref_count ${o.ref_count} -> ${o.ref_count + 1}`);
+  if (k.trace.enabled) decide(k, 'vm_object_copy_quickly', 'symmetric', `object#${o.id} ref_count ${o.ref_count} -> ${o.ref_count + 1}`);
   o.ref_count++;
   o.shadowed = true;
   return { ok: true, src_needs_copy: true, dst_needs_copy: true };
@@ -180,7 +180,7 @@ export function vm_object_copy_delay(k: Xnu, src: VmObject, offset: number, size
     old.shadow = copy; // the older copy now sees src through the new one
     copy.ref_count++;
     src.ref_count--;
-    decide(k, 'vm_object_copy_delay', 'old-copy-rechained', `object#${old.id} -> object#${copy.id}`);
+    if (k.trace.enabled) decide(k, 'vm_object_copy_delay', 'old-copy-rechained', `object#${old.id} -> object#${copy.id}`);
   }
   src.vo_copy = copy;
   for (const m of src.memq.values()) if (m.pmapped) pmap_page_protect_readonly(k, m.phys_page);
@@ -207,7 +207,7 @@ function lookupChain(o: VmObject, offset: number): VmPage | null {
 export function vm_object_coalesce(k: Xnu, prev: VmObject | null, prevOffset: number, prevSize: number, nextSize: number): boolean {
   if (prev === null) return true;
   const ok = prev.ref_count === 1 && !prev.pager_created && prev.shadow === null && prev.vo_copy === null && !prev.true_share;
-  decide(k, 'vm_object_coalesce', ok ? 'extend-object' : 'object-not-extendable', `object#${prev.id}`);
+  if (k.trace.enabled) decide(k, 'vm_object_coalesce', ok ? 'extend-object' : 'object-not-extendable', `object#${prev.id}`);
   if (ok) prev.vo_size = Math.max(prev.vo_size, prevOffset + prevSize + nextSize);
   return ok;
 }

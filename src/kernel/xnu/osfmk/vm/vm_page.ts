@@ -74,7 +74,7 @@ export function vm_page_grab(k: Xnu): VmPage | null {
   let m = q.free.pop();
   if (m === undefined) {
     if (q.nextFresh >= q.lastPfn) {
-      decide(k, 'vm_page_grab', 'free-queue-empty', `vm_page_free_count=${q.vm_page_free_count}`);
+      if (k.trace.enabled) decide(k, 'vm_page_grab', 'free-queue-empty', `vm_page_free_count=${q.vm_page_free_count}`);
       return null;
     }
     m = newPage(q.nextFresh++);

@@ -31,7 +31,7 @@ export function copyout(k: Xnu, bytes: Uint8Array, uaddr: bigint): CopyResult {
     const how = idt64_trap_entry(k);
     if (how === 'panic') result = 'panic';
     else if (m.cpu.rip === ktext('_copyout_fail')) {
-      decide(k, 'copyout', 'recovered-efault', `fault at ${hx(va)}`);
+      if (k.trace.enabled) decide(k, 'copyout', 'recovered-efault', `fault at ${hx(va)}`);
       result = 'EFAULT';
     }
   }

@@ -115,7 +115,7 @@ function L_dispatch(k: Xnu): void {
   mustPush(k, m.cpu.gpr.rax, 'rax');
   const cs = kread(k, m.cpu.rsp + 8n + 32n);
   if ((cs & 3n) !== 0n) {
-    decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(cs)}: swapgs, CR3 = shadow task CR3`);
+    if (k.trace.enabled) decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(cs)}: swapgs, CR3 = shadow task CR3`);
     swapgs(m);
     const shadowOff = kread(k, DBLMAP(k, HIB_BASE + BigInt(HIB_IDT64_HNDL_TABLE0 + 0x10)));
     m.cpu.gpr.rax = shadowOff;
@@ -202,7 +202,7 @@ function L_dispatch_64bit(k: Xnu): void {
   for (const r of ZEROED) m.cpu.gpr[r] = 0n;
   const trapno = Number(kread(k, ss + BigInt(R64.trapno), 4));
   const isPf = trapno === T_PAGE_FAULT;
-  decide(k, 'L_dispatch_64bit', isPf ? 'save-cr2' : 'cr2-slot-zero', isPf ? `cr2 = ${hx(m.cpu.cr2)}` : `trapno ${trapno}`);
+  if (k.trace.enabled) decide(k, 'L_dispatch_64bit', isPf ? 'save-cr2' : 'cr2-slot-zero', isPf ? `cr2 = ${hx(m.cpu.cr2)}` : `trapno ${trapno}`);
   kwrite(k, ss + BigInt(R64.cr2), isPf ? m.cpu.cr2 : 0n);
   m.cpu.gpr.rax = isPf ? m.cpu.cr2 : 0n;
   m.cpu.gpr.rbx = BigInt(trapno);
@@ -279,7 +279,7 @@ function return_from_trap(k: Xnu): boolean {
       decide(k, 'return_from_trap', 'no-ast-pending');
       break;
     }
-    decide(k, 'return_from_trap', 'ast-pending', `CPU_PENDING_AST=${hx(pending)}`);
+    if (k.trace.enabled) decide(k, 'return_from_trap', 'ast-pending', `CPU_PENDING_AST=${hx(pending)}`);
     k.m.cpu.gpr.rbp = 0n;
     if (!ast_taken_user(k)) {
       leave(k, 'return_from_trap', 'thread terminated');
@@ -338,7 +338,7 @@ function ks_64bit_return(k: Xnu): void {
     swapgs(m);
     label(k, 'L_chk_sysret');
     mustPop(k, 'CPU_NEED_SEGCHK [B]');
-    decide(k, 'L_chk_sysret', 'iret-path', `cs ${hx(cs)} is not SYSCALL_CS`);
+    if (k.trace.enabled) decide(k, 'L_chk_sysret', 'iret-path', `cs ${hx(cs)} is not SYSCALL_CS`);
     m.cpu.gpr.rax = mustPop(k, 'rax [A]');
     leave(k, 'L_chk_sysret');
   }
