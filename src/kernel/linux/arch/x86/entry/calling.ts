@@ -7,7 +7,7 @@
 // The entry code's own stack traffic is real (memory writes through paging) but not traced word
 // by word: `quiet()` mutes the hardware events, and the caller shows the resulting pt_regs frame.
 
-import { pop, push } from '../../../../../hw/delivery.js';
+import { pop, popWords, push, pushWords } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
 import { CR4_PCIDE } from '../../../../../hw/regs.js';
 import type { GprName } from '../../../../../hw/regs.js';
@@ -51,26 +51,47 @@ function popOrDie(m: Machine, what: string): bigint {
 export function PUSH_AND_CLEAR_REGS(m: Machine, opts: { saveRet: boolean; ax?: bigint }): void {
   const g = m.cpu.gpr;
   let ret = 0n;
+  const vals: bigint[] = [];
   if (opts.saveRet) {
     pushOrDie(m, g.rsi, 'pt_regs->si');
     ret = read(m, m.cpu.rsp + 8n);
     write(m, m.cpu.rsp + 8n, g.rdi); // pt_regs->di over the return address
   } else {
-    pushOrDie(m, g.rdi, 'pt_regs->di');
-    pushOrDie(m, g.rsi, 'pt_regs->si');
+    vals.push(g.rdi, g.rsi);
   }
-  for (const r of PUSH_ORDER) pushOrDie(m, r === 'rax' && opts.ax !== undefined ? opts.ax : g[r], `pt_regs->${r.replace(/^r(?=[a-d]x|bp|si|di)/, '')}`);
-  if (opts.saveRet) pushOrDie(m, ret, 'return address');
+  for (const r of PUSH_ORDER) vals.push(r === 'rax' && opts.ax !== undefined ? opts.ax : g[r]);
+  if (opts.saveRet) vals.push(ret);
+  const f = pushWords(m, vals, PUSH_NAMES);
+  if (f) throw new Error(`model bug: PUSH_REGS faulted (vector ${f.vector}) at rsp ${hex(m.cpu.rsp)}`);
   // CLEAR_REGS: xor the registers user mode controlled (rdi/rsp/rax stay: they carry the arguments).
-  for (const r of ['rsi', 'rdx', 'rcx', 'r8', 'r9', 'r10', 'r11', 'rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'] as const) g[r] = 0n;
+  for (const r of CLEARED) g[r] = 0n;
 }
+
+const PUSH_NAMES = PUSH_ORDER.map((r) => `pt_regs->${r}`);
+const CLEARED = ['rsi', 'rdx', 'rcx', 'r8', 'r9', 'r10', 'r11', 'rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'] as const;
+const POP_ORDER: readonly GprName[] = [...PUSH_ORDER].reverse().concat(['rsi', 'rdi']);
 
 /** POP_REGS [pop_rdi=0]: restore the general registers from the frame, r15 first. */
 export function POP_REGS(m: Machine, popRdi: boolean): void {
+  const n = popRdi ? 15 : 14;
+  const v = popWords(m, n, POP_ORDER);
+  if (!Array.isArray(v)) throw new Error(`model bug: POP_REGS faulted (vector ${v.vector})`);
   const g = m.cpu.gpr;
-  for (const r of [...PUSH_ORDER].reverse()) g[r] = popOrDie(m, r);
-  g.rsi = popOrDie(m, 'rsi');
-  if (popRdi) g.rdi = popOrDie(m, 'rdi');
+  for (let i = 0; i < n; i++) g[POP_ORDER[i]!] = v[i]!;
+}
+
+/** `n` 8-byte reads from `va` upwards (a model bug if one faults). */
+export function readWords(m: Machine, va: bigint, n: number): bigint[] {
+  const out = new Array<bigint>(n).fill(0n);
+  const r = m.tryWords(va, 8, 'read', out, n);
+  if (r.fault) throw new Error(`model bug: entry read of ${hex(va)} faulted`);
+  return out;
+}
+
+/** 8-byte writes of `words` from `va` upwards. */
+export function writeWords(m: Machine, va: bigint, words: bigint[]): void {
+  const r = m.tryWords(va, 8, 'write', words, words.length);
+  if (r.fault) throw new Error(`model bug: entry write of ${hex(va)} faulted`);
 }
 
 export function read(m: Machine, va: bigint): bigint {

@@ -13,11 +13,12 @@ import type { Machine } from '../../../../../hw/machine.js';
 import { RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type X86Kernel } from '../include/asm/processor.js';
-import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord } from '../include/asm/ptrace.js';
+import { CS, FRAME_SIZE, PtRegs, loadPtRegs, ptRegsRecord, storeField } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { idtSymbols } from '../kernel/idt.js';
 import type { SymbolTable } from '../kernel/symbols.js';
-import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, read, write } from './calling.js';
+import { pushWords } from '../../../../../hw/delivery.js';
+import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, read, readWords, write, writeWords } from './calling.js';
 
 const SRC = 'arch/x86/entry/entry_64.S';
 const RFLAGS_DF = 1n << 10n;
@@ -71,12 +72,9 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const m = k.machine;
   const rax = error_entry(k);
   m.cpu.rsp = rax;
-  const ec = quiet(m, () => {
-    const v = read(m, rax + BigInt(ORIG_RAX));
-    write(m, rax + BigInt(ORIG_RAX), 0xffffffffffffffffn);
-    return v;
-  });
-  const regs = quiet(m, () => loadPtRegs(m, rax));
+  const regs = quiet(m, () => loadPtRegs(m, rax)); // the C view of the frame
+  const ec = regs.v.orig_ax; // movq ORIG_RAX(%rsp), %rsi
+  quiet(m, () => storeField(m, regs, 'orig_ax', 0xffffffffffffffffn)); // movq $-1, ORIG_RAX(%rsp)
   if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(ec)}); orig_ax = -1`);
   m.cpu.gpr.rdi = rax;
   m.cpu.gpr.rsi = ec;
@@ -127,7 +125,7 @@ export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
   const regs = k.percpu.top_of_stack - BigInt(FRAME_SIZE);
   quiet(m, () => {
-    if (regs !== eregs) for (let off = 0; off < FRAME_SIZE; off += 8) write(m, regs + BigInt(off), read(m, eregs + BigInt(off)));
+    if (regs !== eregs) writeWords(m, regs, readWords(m, eregs, FRAME_SIZE / 8)); // *regs = *eregs
   });
   if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(regs), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, regs))) });
   fexit(k, 'sync_regs', hex(regs));
@@ -156,8 +154,9 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
     POP_REGS(m, false);
     const rdi = m.cpu.rsp; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
     m.cpu.rsp = read(m, k.machine.cpu.tr.base + 4n); // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
-    for (const i of [6n, 5n, 4n, 3n, 2n]) PUSH(m, read(m, rdi + i * 8n), 'iret frame');
-    PUSH(m, read(m, rdi), 'user rdi');
+    const w = readWords(m, rdi, 7); // user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS
+    const f = pushWords(m, [w[6]!, w[5]!, w[4]!, w[3]!, w[2]!, w[0]!], IRET_COPY);
+    if (f) throw new Error('model bug: the trampoline stack push faulted');
   });
   decide(k, 'swapgs_restore_regs_and_return_to_usermode', 'on the entry stack', `rsp=${hex(m.cpu.rsp)}: IRET frame and user RDI copied from the task stack`);
   SWITCH_TO_USER_CR3(k, 'swapgs_restore_regs_and_return_to_usermode');
@@ -168,6 +167,8 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
   native_iret(k);
   fexit(k, 'swapgs_restore_regs_and_return_to_usermode');
 }
+
+const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
 
 /** restore_regs_and_return_to_kernel: POP_REGS, skip orig_ax, native_iret. */
 export function restore_regs_and_return_to_kernel(k: X86Kernel): void {
@@ -193,6 +194,8 @@ function native_iret(k: X86Kernel): void {
 
 /** The flags SYSCALL clears (MSR_SYSCALL_MASK as syscall_init() sets it): TF, IF, DF, AC, NT, ... */
 const SYSCALL_MASK = 0x257fd5n;
+
+const SYSCALL_FRAME = ['pt_regs->ss', 'pt_regs->sp', 'pt_regs->flags', 'pt_regs->cs', 'pt_regs->ip', 'pt_regs->orig_ax'];
 
 /** A system call handler: arguments from pt_regs (di, si, dx, r10, r8, r9), result >= 0 or -errno. */
 export type SyscallFn = (k: X86Kernel, a: readonly bigint[]) => number | bigint;
@@ -236,12 +239,8 @@ export function entry_SYSCALL_64(k: X86Kernel, table: ReadonlyMap<number, { name
   SWITCH_TO_KERNEL_CR3(k, 'entry_SYSCALL_64');
   c.rsp = k.percpu.top_of_stack;
   quiet(m, () => {
-    PUSH(m, BigInt(__USER_DS), 'pt_regs->ss');
-    PUSH(m, userRsp, 'pt_regs->sp');
-    PUSH(m, c.gpr.r11, 'pt_regs->flags');
-    PUSH(m, BigInt(__USER_CS), 'pt_regs->cs');
-    PUSH(m, c.gpr.rcx, 'pt_regs->ip');
-    PUSH(m, c.gpr.rax, 'pt_regs->orig_ax');
+    const f = pushWords(m, [BigInt(__USER_DS), userRsp, c.gpr.r11, BigInt(__USER_CS), c.gpr.rcx, c.gpr.rax], SYSCALL_FRAME);
+    if (f) throw new Error('model bug: the syscall frame push faulted');
     PUSH_AND_CLEAR_REGS(m, { saveRet: false, ax: BigInt.asUintN(64, -38n) });
   });
   const regsVa = c.rsp;
@@ -291,12 +290,12 @@ function syscall_return_via_sysret(k: X86Kernel, regsVa: bigint): void {
   c.rsp = regsVa;
   quiet(m, () => {
     POP_REGS(m, false);
-    const rdi = c.rsp; // user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS
-    c.gpr.rcx = read(m, rdi + 16n);
-    c.gpr.r11 = read(m, rdi + 32n);
+    const w = readWords(m, c.rsp, 7); // user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS
+    c.gpr.rcx = w[2]!;
+    c.gpr.r11 = w[4]!;
     c.rsp = read(m, c.tr.base + 4n);
-    PUSH(m, read(m, rdi + 40n), 'user rsp');
-    PUSH(m, read(m, rdi), 'user rdi');
+    const f = pushWords(m, [w[5]!, w[0]!], ['user rsp', 'user rdi']);
+    if (f) throw new Error('model bug: the trampoline stack push faulted');
   });
   SWITCH_TO_USER_CR3(k, 'syscall_return_via_sysret');
   quiet(m, () => {

@@ -58,8 +58,11 @@ export function user_mode(regs: PtRegs): boolean {
  * memory read; a fault here is a model bug (the entry code only reads mapped stacks).
  */
 export function loadPtRegs(m: Machine, addr: bigint): PtRegs {
+  const words = new Array<bigint>(PT_REGS_FIELDS.length).fill(0n);
+  const r = m.tryWords(addr, 8, 'read', words, words.length);
+  if (r.fault) throw new Error(`model bug: reading pt_regs at ${hex(addr)} faulted (vector ${r.fault.vector})`);
   const v = {} as Record<PtRegsField, bigint>;
-  for (let i = 0; i < PT_REGS_FIELDS.length; i++) v[PT_REGS_FIELDS[i]!] = read64(m, addr + BigInt(i * 8));
+  for (let i = 0; i < PT_REGS_FIELDS.length; i++) v[PT_REGS_FIELDS[i]!] = words[i]!;
   return new PtRegs(addr, v);
 }
 
