@@ -74,8 +74,8 @@ export function App() {
   const view = useMemo((): View | null => {
     if (!r) return null;
     try {
-      const rep = replay(r.scenario, r.kernel, cur);
-      return { ok: true, m: readMachine(rep.session.machine), k: readKernel(r.kernel, rep.session), mismatch: cur >= 0 && rep.reached !== cur };
+      const rep = replay(r, cur);
+      return { ok: true, m: readMachine(rep.session.machine), k: readKernel(r.kernel, rep.state ?? rep.session), mismatch: cur >= 0 && rep.reached !== cur };
     } catch (e) {
       return { ok: false, err: e instanceof Error ? e.message : String(e) };
     }
@@ -84,7 +84,7 @@ export function App() {
   const bootCr3 = useMemo(() => {
     if (!r) return null;
     try {
-      return readMachine(replay(r.scenario, r.kernel, -1).session.machine).regs.cr3 ?? null;
+      return readMachine(replay(r, -1).session.machine).regs.cr3 ?? null;
     } catch {
       return null;
     }

@@ -140,7 +140,7 @@ function vmaViews(list: Obj[], linux: boolean): VmaView[] {
     return {
       s, start: hex(s), end: hex(e),
       flags: linux ? linuxFlags(o['vm_flags']) : ['protection', 'max_protection', 'inheritance'].map((k) => `${k}=${scalar(o[k]) ?? '?'}`).join(' '),
-      fields: scalars(o, ['vm_start', 'vm_end', 'vm_flags', 'vme_start', 'vme_end', 'protection', 'max_protection', 'inheritance']),
+      fields: scalars(o, ['vm_start', 'vm_end', 'vm_flags', 'vme_start', 'vme_end', 'protection', 'max_protection', 'inheritance', 'rb_red', 'isHeader', 'vm_lock_readers', 'vm_lock_seq']),
       chain: chainOf(o),
     };
   });
@@ -249,7 +249,7 @@ export function readKernel(kernelName: string, session: unknown): KernelView {
     for (const t of findObjects(k, (o) => ('pid' in o || 'proc' in o) && ('mm' in o || 'map' in o), 4, 5000)) {
       // Linux keeps the PGD's PFN in the model's mm_struct; XNU's pmap keeps pm_cr3.
       const pgdPfn = num(get(t, 'mm', 'pgd'));
-      const cr3 = pgdPfn !== null ? pgdPfn * 4096n : num(get(t, 'map', 'pmap', 'pm_cr3') ?? get(t, 'map', 'pmap', 'cr3'));
+      const cr3 = pgdPfn !== null ? pgdPfn * 4096n : num(get(t, 'map', 'pmap', 'pml4') ?? get(t, 'map', 'pmap', 'pm_cr3'));
       if (cr3 !== null) roots.push({ name: `${scalar(t['name']) ?? scalar(t['comm']) ?? 'task'} (pid ${scalar(t['pid']) ?? scalar(get(t, 'proc', 'p_pid')) ?? '?'})`, cr3 });
     }
     return {

@@ -7,7 +7,7 @@ import { KERNELS, PLANNED_KERNELS, findKernel, type KernelInfo, type Session } f
 import { checkOps, kernelsFor, runScenario, type KernelRun } from '../../../src/workload/runner.js';
 import { parseScenario, ScenarioError, type Scenario } from '../../../src/workload/scenario/index.js';
 import type { TraceEvent, TraceSink } from '../../../src/trace/events.js';
-import type { StepResult } from '../../../src/workload/result.js';
+import { inspectableSession } from './sessions.js';
 
 export interface InputError {
   line: number;
@@ -77,6 +77,49 @@ export function fullRun(s: Scenario, kernel: string): { ok: true; run: Run } | {
   }
 }
 
+/**
+ * Runs the steps as the runner does (src/workload/runner.ts): a `step` marker, the step, a
+ * `step_end` marker; a step error is a result and the run goes on; after a step that killed the
+ * machine, later steps are not run. `halted()` tells an error that stops a replay from others.
+ */
+function drive(s: Scenario, kernel: string, session: Session, marker: () => void, halted: () => boolean): void {
+  let killed = false;
+  for (const step of s.steps) {
+    marker();
+    if (!killed) {
+      try {
+        const r = session.run(step, { kernel, step: step.index + 1, proc: step.proc, op: step.op });
+        if (r.outcome === 'killed') killed = true;
+      } catch (e) {
+        if (halted()) throw e;
+      }
+    }
+    marker();
+  }
+}
+
+/** Whether sessions.ts reproduces the CLI's run event for event (checked once per run). */
+const faithful = new WeakMap<Run, boolean>();
+
+function inspectableOk(r: Run): boolean {
+  let ok = faithful.get(r);
+  if (ok !== undefined) return ok;
+  ok = false;
+  try {
+    const seen: TraceEvent[] = [];
+    const session = inspectableSession(r.kernel, r.scenario, { enabled: true, emit: (e) => void seen.push(e) });
+    if (session) {
+      drive(r.scenario, r.kernel, session, () => {}, () => false);
+      const theirs = r.events.filter((e) => e.ev !== 'step' && e.ev !== 'step_end');
+      ok = seen.length === theirs.length && seen.every((e, i) => JSON.stringify(e) === JSON.stringify(theirs[i]));
+    }
+  } catch {
+    ok = false;
+  }
+  faithful.set(r, ok);
+  return ok;
+}
+
 class ReplayStop extends Error {}
 
 /** A sink that counts events and stops the run when event `at` is emitted (after its effect). */
@@ -96,47 +139,34 @@ class StopSink implements TraceSink {
 
 export interface Replay {
   session: Session;
+  /** The kernel session behind `session` (tasks, maps, pages), when the page can reach it. */
+  state: unknown;
   /** Events the replay emitted before stopping (equals `at` when it reached it). */
   reached: number;
 }
 
 /**
- * The machine and kernel as they were when event `at` had just been emitted (its effect
- * applied), or right after boot for `at` = -1. Mirrors the runner's loop (src/workload/runner.ts):
- * a `step` event, the step, a `step_end` event; after a step that killed the machine, later
- * steps are not run.
+ * The machine and kernel as they were when event `at` of run `r` had just been emitted (its
+ * effect applied), or right after boot for `at` = -1: the scenario is run again from the start
+ * (deterministic) and stopped there.
  */
-export function replay(s: Scenario, kernel: string, at: number): Replay {
-  const k: KernelInfo | undefined = findKernel(kernel);
-  if (!k) throw new Error(`kernel ${kernel} is not in this build`);
+export function replay(r: Run, at: number): Replay {
+  const k: KernelInfo | undefined = findKernel(r.kernel);
+  if (!k) throw new Error(`kernel ${r.kernel} is not in this build`);
+  const s = r.scenario;
   const sink = new StopSink(at < 0 ? Number.MAX_SAFE_INTEGER : at);
   let session: Session | null = null;
-  let stopped = false;
+  let state: unknown = null;
   try {
     // A kernel that traces its own boot emits those events before step 1, as in the full run.
-    // The runner also hands the session the scenario's options (`signals`); a kernel whose
-    // create() takes fewer arguments ignores them.
-    session = (k.create as (...a: unknown[]) => Session)(s.machine, sink, s.seed, { signals: s.signals });
-    if (at < 0) return { session, reached: 0 };
-    for (const step of s.steps) {
-      const n = step.index + 1;
-      const base = { kernel: k.name, step: n, proc: step.proc, op: step.op };
-      sink.emit();
-      let r: StepResult | null = null;
-      if (!stopped) {
-        try {
-          r = session!.run(step, base);
-        } catch (e) {
-          if (sink.stopped) throw e;
-          // The runner reports a step error as a result and goes on.
-        }
-      }
-      if (r?.outcome === 'killed') stopped = true;
-      sink.emit();
-    }
+    const own = inspectableOk(r) ? inspectableSession(r.kernel, s, sink) : null;
+    // The runner also hands the session the scenario's options (`signals`).
+    session = own ?? k.create(s.machine, sink, s.seed, { signals: s.signals });
+    state = own?.state ?? null;
+    if (at >= 0) drive(s, r.kernel, session, () => sink.emit(), () => sink.stopped);
   } catch (e) {
     if (!sink.stopped) throw e;
   }
-  if (!session) throw new Error(`replay stopped while ${kernel} was booting (event ${at})`);
-  return { session, reached: sink.count };
+  if (!session) throw new Error(`replay stopped while ${r.kernel} was booting (event ${at})`);
+  return { session, state, reached: sink.count };
 }

@@ -7,6 +7,9 @@ import type { KernelView, RbNode } from '../model/kernel-state.js';
 import type { MachineView, PtTable } from '../model/machine-state.js';
 import { NotAvailable, Panel } from './util.js';
 
+/** The fields of an object in a chain worth a glance. */
+const CHAIN_KEYS = /^(id|ref_count|refcount|resident_page_count|vo_size|copy_strategy|shadowed|vo_shadow_offset|degree|num_children|num_active_vmas)$/;
+
 export function AddressSpace(props: { k: KernelView; kernel: string; d: Derived }) {
   const { k, kernel, d } = props;
   const title = k.kind === 'xnu' ? 'Address space (vm_map entries)' : 'Address space (VMAs)';
@@ -16,13 +19,13 @@ export function AddressSpace(props: { k: KernelView; kernel: string; d: Derived 
   return (
     <Panel id="aspace" title={title} sub={`from ${k.vmaSource}`} wide>
       <table class="grid vmas">
-        <thead><tr><th>start</th><th>end</th><th>flags</th><th>fields</th><th>object chain</th></tr></thead>
+        <thead><tr><th>start</th><th>end</th><th>flags</th><th>{k.kind === 'xnu' ? 'object → shadow chain' : 'anon_vma / file'}</th><th>fields</th></tr></thead>
         <tbody>
           {k.vmas.map((v) => (
             <tr class={va !== null && BigInt(v.start) <= va && va < BigInt(v.end) ? 'hl' : ''} data-start={v.start}>
               <td>{v.start}</td><td>{v.end}</td><td>{v.flags}</td>
+              <td class="small">{v.chain.length ? v.chain.map((c) => <div>{c.label}: {Object.entries(c.fields).filter(([a]) => CHAIN_KEYS.test(a)).map(([a, b]) => `${a}=${b}`).join(' ')}</div>) : 'none yet'}</td>
               <td class="small">{Object.entries(v.fields).slice(0, 6).map(([a, b]) => `${a}=${b}`).join(' ')}</td>
-              <td class="small">{v.chain.map((c) => <div>{c.label}: {Object.entries(c.fields).slice(0, 4).map(([a, b]) => `${a}=${b}`).join(' ')}</div>)}</td>
             </tr>
           ))}
         </tbody>
@@ -35,7 +38,7 @@ export function AddressSpace(props: { k: KernelView; kernel: string; d: Derived 
 function RbTreeSvg(props: { root: RbNode }) {
   type N = RbNode | { label: string; red: boolean; children: never[]; nil: true };
   const h = hierarchy<N>(props.root, (n) => ('nil' in n ? [] : n.children.some((c) => c) ? n.children.map((c) => c ?? { label: 'nil', red: false, children: [], nil: true as const }) : []));
-  tree<N>().nodeSize([70, 50])(h);
+  tree<N>().nodeSize([110, 50])(h);
   let minX = Infinity;
   let maxX = -Infinity;
   h.each((n) => { minX = Math.min(minX, n.x!); maxX = Math.max(maxX, n.x!); });
@@ -73,12 +76,24 @@ function collect(t: PtTable | undefined | null, rows: Map<number, FrameRow>): vo
 export function FramesView(props: { m: MachineView; k: KernelView; d: Derived; kernel: string }) {
   const { m, k, d } = props;
   const rows = new Map<number, FrameRow>();
-  collect(m.root, rows);
+  if (k.roots.length) {
+    // Every process's user mappings, so frames shared after fork show each sharer.
+    for (const r of k.roots) {
+      const per = new Map<number, FrameRow>();
+      collect(m.tablesAt(r.cr3), per);
+      for (const [pfn, row] of per) {
+        const user = row.maps.filter((x) => BigInt(x.split(' ')[0]!) < 0x800000000000n).map((x) => `${r.name}: ${x}`);
+        const to = rows.get(pfn) ?? (rows.set(pfn, { pfn, maps: [], tables: false }), rows.get(pfn)!);
+        to.maps.push(...user);
+        to.tables ||= row.tables;
+      }
+    }
+  } else collect(m.root, rows);
   const list = [...rows.values()].sort((a, b) => a.pfn - b.pfn);
   const touched = new Set(d.frames.map((f) => Number(f.pfn)));
   const shown = list.filter((r) => r.maps.length > 0 || touched.has(r.pfn)).slice(0, 200);
   return (
-    <Panel id="frames" title="Physical frames" sub={`${list.filter((r) => r.tables).length} page-table frames, ${list.filter((r) => r.maps.length).length} mapped frames (current process)${k.zeroPfn !== null ? `, zero page pfn 0x${k.zeroPfn.toString(16)}` : ''}`}>
+    <Panel id="frames" title="Physical frames" sub={`${list.filter((r) => r.tables).length} page-table frames, ${list.filter((r) => r.maps.length).length} mapped frames (${k.roots.length ? `user pages of ${k.roots.length} process${k.roots.length > 1 ? 'es' : ''}` : 'under CR3'})${k.zeroPfn !== null ? `, zero page pfn 0x${k.zeroPfn.toString(16)}` : ''}`}>
       <table class="grid frames">
         <thead><tr><th>pfn</th><th>mapped at</th><th>struct page / vm_page</th></tr></thead>
         <tbody>
