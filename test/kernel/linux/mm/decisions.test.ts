@@ -121,3 +121,20 @@ describe('linux 6.18: per-VMA locks (checklist 59)', () => {
     assert.ok(mmap_read_trylock(k, mm));
   });
 });
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: out of memory: do_anonymous_page returns VM_FAULT_OOM, counts no fault, leaks nothing`, () => {
+    const k = bootKernel(v, { pages: 64, trace: true });
+    const n = 80;
+    const a = sys_mmap(k, 0, n * P, PROT_READ | PROT_WRITE, PRIV, -1, 0);
+    const vma = find_vma(k, mmOf(k), a)!;
+    let i = 0;
+    let ret = 0;
+    for (; i < n && ret === 0; i++) ret = handle_mm_fault(k, vma, a + i * P, USER | FAULT_FLAG_WRITE, {});
+    assert.equal(ret, 0x1, 'VM_FAULT_OOM');
+    assert.equal(k.current.min_flt, i - 1, 'the failed fault is not counted');
+    assert.equal(mmOf(k).rss_stat.anon, i - 1);
+    assert.equal(k.memmap.nr_free, 0);
+    assert.deepEqual(decisions(k, 'do_anonymous_page').at(-1), 'page-alloc-oom');
+  });
+}
