@@ -62,7 +62,10 @@ export function App() {
   const primary = kernels?.ok ? kernels.kernels[0]! : null;
   const run = useMemo(() => (parsed.ok && primary ? fullRun(parsed.scenario, primary) : null), [parsed, primary]);
   const others = available.filter((k) => k !== primary && k !== 'bare' && primary !== 'bare');
-  const cmpRun = useMemo(() => (parsed.ok && comparePick && others.includes(comparePick) ? fullRun(parsed.scenario, comparePick) : null), [parsed, comparePick, primary]);
+  // Side by side: the kernel picked, else the scenario's next kernel (linux-seed names two).
+  const listed = parsed.ok ? (parsed.scenario.kernel ?? []).filter((k) => others.includes(k)) : [];
+  const compareWith = comparePick === '' ? null : comparePick ?? listed[0] ?? null;
+  const cmpRun = useMemo(() => (parsed.ok && compareWith && others.includes(compareWith) ? fullRun(parsed.scenario, compareWith) : null), [parsed, compareWith, primary]);
   const error: InputError | null = !parsed.ok ? parsed.error : kernels && !kernels.ok ? kernels.error : run && !run.ok ? run.error : null;
   const r: Run | null = run?.ok ? run.run : null;
   const events = r?.events ?? [];
@@ -71,14 +74,22 @@ export function App() {
 
   useEffect(() => setCursor(-1), [r]);
 
+  // Views already built for this run, so stepping back and forth over them costs no replay.
+  const cache = useMemo(() => new Map<number, View>(), [r]);
   const view = useMemo((): View | null => {
     if (!r) return null;
+    const hit = cache.get(cur);
+    if (hit) return hit;
+    let v: View;
     try {
       const rep = replay(r, cur);
-      return { ok: true, m: readMachine(rep.session.machine), k: readKernel(r.kernel, rep.state ?? rep.session), mismatch: cur >= 0 && rep.reached !== cur };
+      v = { ok: true, m: readMachine(rep.session.machine), k: readKernel(r.kernel, rep.state ?? rep.session), mismatch: cur >= 0 && rep.reached !== cur };
     } catch (e) {
-      return { ok: false, err: e instanceof Error ? e.message : String(e) };
+      v = { ok: false, err: e instanceof Error ? e.message : String(e) };
     }
+    if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+    cache.set(cur, v);
+    return v;
   }, [r, cur]);
   const d = useMemo(() => derive(events, cur), [r, cur]);
   const bootCr3 = useMemo(() => {
@@ -167,6 +178,7 @@ export function App() {
     setFile(ex.file);
     setText(ex.text);
     setKernelPick(null);
+    setComparePick(null);
     setSelected(null);
   };
 
@@ -233,7 +245,7 @@ export function App() {
               <AddressSpace k={view.k} kernel={r!.kernel} d={d} />
               <FramesView m={view.m} k={view.k} d={d} kernel={r!.kernel} />
               <RegistersView m={view.m} d={d} />
-              <Compare runs={cmpRun?.ok ? [r!, cmpRun.run] : [r!]} step={d.step?.n ?? 1} others={others} picked={comparePick} onPick={(k) => setComparePick(k || null)} />
+              <Compare runs={cmpRun?.ok ? [r!, cmpRun.run] : [r!]} step={d.step?.n ?? 1} others={others} picked={compareWith} error={cmpRun && !cmpRun.ok ? cmpRun.error.text : null} onPick={(k) => setComparePick(k)} />
             </>
           ) : null}
         </div>

@@ -151,8 +151,13 @@ function readIdt(m: Machine): MachineView['idt'] {
   const { base, limit } = m.cpu.idtr;
   if (limit === 0) return null;
   const gates: GateView[] = [];
+  const pages = new Map<bigint, number | null>(); // one translation per IDT page, not per gate
   for (let v = 0; v * 16 + 15 <= limit && v < 256; v++) {
-    const pa = physOf(m, base + BigInt(v * 16));
+    const va = base + BigInt(v * 16);
+    const page = va & ~0xfffn;
+    if (!pages.has(page)) pages.set(page, physOf(m, page));
+    const pp = pages.get(page);
+    const pa = pp === null || pp === undefined ? null : pp + Number(va & 0xfffn);
     if (pa === null) continue;
     const d = [0, 4, 8, 12].map((o) => m.mem.read32(pa + o) >>> 0);
     const g = decodeGate(d[0]!, d[1]!, d[2]!);

@@ -20,7 +20,7 @@ function callsOfStep(run: Run, step: number): { fn: string; depth: number }[] {
   return out;
 }
 
-export function Compare(props: { runs: Run[]; step: number; others: string[]; onPick: (k: string) => void; picked: string | null }) {
+export function Compare(props: { runs: Run[]; step: number; others: string[]; onPick: (k: string) => void; picked: string | null; error: string | null }) {
   const { runs, step } = props;
   return (
     <Panel id="compare" title="Side by side" sub={props.others.length ? '' : 'one kernel in this build'} wide>
@@ -31,6 +31,7 @@ export function Compare(props: { runs: Run[]; step: number; others: string[]; on
           {props.others.map((k) => <option value={k}>{k}</option>)}
         </select>
       </label>
+      {props.error ? <p class="error">{props.picked}: {props.error}</p> : null}
       {props.others.length === 0 ? <p class="na">Only one kernel model in this build; Linux and XNU appear here as they land.</p> : null}
       <div class="cmp-cols">
         {runs.map((r) => {
