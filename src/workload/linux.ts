@@ -114,7 +114,7 @@ export class LinuxSession {
       case 'getentropy': {
         // glibc's getentropy(buf, len) is getrandom(buf, len, 0) (len <= 256).
         const va = this.addr(step.args.addr);
-        if (step.args.length > 256n) return { ...ok, outcome: 'error', errno: 'EIO', ret: hex(-1n) };
+        if (step.args.length > 256n) return { ...ok, outcome: 'error', errno: 'EIO', ret: hex(-1n), message: 'getentropy: more than 256 bytes' };
         const r = this.syscall(NR.getrandom, [va, step.args.length, 0n], ok);
         this.page(r, va);
         return r;
@@ -173,6 +173,7 @@ export class LinuxSession {
     if (ret < 0n && ret >= -4095n) {
       out.outcome = 'error';
       out.errno = ERRNO_NAMES[Number(-ret)] ?? `errno ${-ret}`;
+      out.message = `${this.k.syscalls.get(nr)?.name ?? `syscall ${nr}`}() failed: -${out.errno}`;
     }
     return out;
   }
