@@ -314,6 +314,10 @@ export function sys_brk(k: Kernel, brk: number): number {
   if (oldbrk === newbrk) {
     why = 'same-page';
   } else if (brk <= mm.brk) {
+    if (k.version !== '5.19') { // 6.x: there must be a brk VMA in [newbrk, oldbrk) to shrink
+      const brkvma = find_vma(k, mm, newbrk);
+      if (!brkvma || brkvma.vm_start >= oldbrk) return out('shrink-failed');
+    }
     mm.brk = brk;
     if (do_munmap_locked(k, mm, newbrk, oldbrk - newbrk) < 0) {
       mm.brk = origbrk;
