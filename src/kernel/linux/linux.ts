@@ -199,7 +199,7 @@ function start_kernel(k: LinuxKernel): void {
   bind_idtentry(k, PF, 'asm_exc_page_fault', 'exc_page_fault', exc_page_fault, true);
   bind_idtentry(k, GP, 'asm_exc_general_protection', 'exc_general_protection', exc_general_protection, true);
   k.syms.bind('entry_SYSCALL_64', (kk) => entry_SYSCALL_64(kk, (kk as LinuxKernel).syscalls));
-  decide(k, 'start_kernel', 'booted', `Linux ${k.version} pti=${k.pti}`);
+  if (k.machine.trace.enabled) decide(k, 'start_kernel', 'booted', `Linux ${k.version} pti=${k.pti}`);
 }
 
 /** The first process's layout, as execve() of a small static program would leave it (no ASLR). */

@@ -43,7 +43,7 @@ export function sys_fork(k: TaskFactory): number {
   child.maj_flt = 0;
   copy_thread(k, child);
   child.user.rip = parent.user.rip;
-  decide(k, 'kernel_clone', 'wake_up_new_task', `child pid ${child.pid}`);
-  fexit(k, 'kernel_clone', String(child.pid));
+  if (k.machine.trace.enabled) decide(k, 'kernel_clone', 'wake_up_new_task', `child pid ${child.pid}`);
+  if (k.machine.trace.enabled) fexit(k, 'kernel_clone', String(child.pid));
   return child.pid;
 }

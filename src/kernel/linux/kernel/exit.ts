@@ -18,7 +18,7 @@ export function do_exit(k: X86Kernel, code: number): void {
   }
   tsk.exit_code = code;
   tsk.state = 'dead';
-  decide(k, 'do_exit', 'exit_notify', `pid ${tsk.pid} is a zombie; schedule() picks another task`);
+  if (k.machine.trace.enabled) decide(k, 'do_exit', 'exit_notify', `pid ${tsk.pid} is a zombie; schedule() picks another task`);
   fexit(k, 'do_exit');
 }
 

@@ -44,6 +44,6 @@ export function sys_getrandom(k: X86Kernel, buf: bigint, count: number, flags: n
     ret = copied === 0 && len > 0 ? -EFAULT : copied;
     if (left) decide(k, '__do_sys_getrandom', copied ? 'short copy' : '-EFAULT', 'no signal: the exception table fixed the fault up');
   }
-  fexit(k, '__do_sys_getrandom', String(ret));
+  if (k.machine.trace.enabled) fexit(k, '__do_sys_getrandom', String(ret));
   return ret;
 }

@@ -144,7 +144,7 @@ function handle_pte_fault(k: Kernel, vmf: VmFault): number {
 /** The tail of handle_pte_fault: mkyoung (and mkdirty for a write); ptep_set_access_flags; a spurious fault changes nothing. */
 function pte_set_access_flags(k: Kernel, vmf: VmFault): number {
   const write = (vmf.flags & FAULT_FLAG_WRITE) !== 0;
-  const lo = vmf.orig_lo | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+  const lo = (vmf.orig_lo | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)) >>> 0; // unsigned, as read32 returns
   const changed = lo !== vmf.orig_lo;
   decision(k, 'handle_pte_fault', (changed ? 'access-flags-updated' : 'spurious') satisfies HandlePteFaultReason);
   // x86 ptep_set_access_flags stores only when changed and dirty (a write).

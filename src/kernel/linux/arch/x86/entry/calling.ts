@@ -145,7 +145,7 @@ export function SWITCH_TO_USER_CR3(k: X86Kernel, who: string): void {
     const s = tlbstate(k);
     if (asid >= 0 && s.user_pcid_flush_mask & (1 << asid)) {
       s.user_pcid_flush_mask &= ~(1 << asid);
-      decide(k, who, 'user PCID flush pending', `user_pcid_flush_mask has ASID ${asid}: no NOFLUSH, the user PCID is flushed`);
+      if (m.trace.enabled) decide(k, who, 'user PCID flush pending', `user_pcid_flush_mask has ASID ${asid}: no NOFLUSH, the user PCID is flushed`);
     } else {
       cr3 |= X86_CR3_PCID_NOFLUSH;
     }

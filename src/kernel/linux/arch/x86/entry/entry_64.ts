@@ -112,7 +112,7 @@ export function error_entry(k: X86Kernel): bigint {
     if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'error_entry', addr: hex(rax), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, rax))) });
   }
   quiet(m, () => POP(m, 'return address')); // RET
-  fexit(k, 'error_entry', hex(rax));
+  if (m.trace.enabled) fexit(k, 'error_entry', hex(rax));
   return rax;
 }
 
@@ -128,7 +128,7 @@ export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
     if (regs !== eregs) writeWords(m, regs, readWords(m, eregs, FRAME_SIZE / 8)); // *regs = *eregs
   });
   if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(regs), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, regs))) });
-  fexit(k, 'sync_regs', hex(regs));
+  if (m.trace.enabled) fexit(k, 'sync_regs', hex(regs));
   return regs;
 }
 
@@ -158,7 +158,7 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
     const f = pushWords(m, [w[6]!, w[5]!, w[4]!, w[3]!, w[2]!, w[0]!], IRET_COPY);
     if (f) throw new Error('model bug: the trampoline stack push faulted');
   });
-  decide(k, 'swapgs_restore_regs_and_return_to_usermode', 'on the entry stack', `rsp=${hex(m.cpu.rsp)}: IRET frame and user RDI copied from the task stack`);
+  if (m.trace.enabled) decide(k, 'swapgs_restore_regs_and_return_to_usermode', 'on the entry stack', `rsp=${hex(m.cpu.rsp)}: IRET frame and user RDI copied from the task stack`);
   SWITCH_TO_USER_CR3(k, 'swapgs_restore_regs_and_return_to_usermode');
   quiet(m, () => {
     m.cpu.gpr.rdi = POP(m, 'rdi');
@@ -275,7 +275,7 @@ function do_syscall_64(k: X86Kernel, regs: PtRegs, nr: number, table: ReadonlyMa
     ret = BigInt(r);
   }
   if (k.current.state !== 'dead') quiet(m, () => write(m, regs.addr + 80n, BigInt.asUintN(64, ret))); // regs->ax
-  fexit(k, 'do_syscall_64', hex(ret));
+  if (m.trace.enabled) fexit(k, 'do_syscall_64', hex(ret));
 }
 
 /**

@@ -115,7 +115,7 @@ export function idt_setup_from_table(k: X86Kernel, table: readonly IdtData[], na
     write64(k.machine, va, (BigInt(d1) << 32n) | BigInt(d0));
     write64(k.machine, va + 8n, (BigInt(d3) << 32n) | BigInt(d2));
   }
-  decide(k, 'idt_setup_from_table', 'installed', `${name}: ${table.length} gates`);
+  if (k.machine.trace.enabled) decide(k, 'idt_setup_from_table', 'installed', `${name}: ${table.length} gates`);
   fexit(k, 'idt_setup_from_table');
 }
 

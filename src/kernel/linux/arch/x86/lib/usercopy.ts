@@ -63,13 +63,13 @@ function copy_user_generic(k: X86Kernel, to: bigint, bytes: Uint8Array): number 
         continue;
       }
       if (m.cpu.rip !== base + BigInt(c.fixup)) throw new Error(`model bug: the uaccess fault returned to ${k.syms.describe(m.cpu.rip)}`);
-      decide(k, c.fn, 'fault at the copy: resumed at the fixup label', `${bytes.length - done} bytes not copied`);
+      if (m.trace.enabled) decide(k, c.fn, 'fault at the copy: resumed at the fixup label', `${bytes.length - done} bytes not copied`);
       break;
     }
     done += size;
   }
   m.setRflags(m.cpu.rflags & ~RFLAGS_AC); // CLAC
-  fexit(k, c.fn, String(bytes.length - done));
+  if (m.trace.enabled) fexit(k, c.fn, String(bytes.length - done));
   return bytes.length - done;
 }
 
@@ -82,7 +82,7 @@ export function copy_to_user(k: X86Kernel, to: bigint, bytes: Uint8Array): numbe
   } else {
     left = copy_user_generic(k, to, bytes);
   }
-  fexit(k, '_copy_to_user', String(left));
+  if (k.machine.trace.enabled) fexit(k, '_copy_to_user', String(left));
   return left;
 }
 

@@ -146,7 +146,7 @@ export function kernelmode_fixup_or_oops(k: X86Kernel, regs: PtRegs, error_code:
   fentry(k, fn, SRC);
   if (user_mode(regs)) decide(k, fn, 'WARN_ON_ONCE(user_mode(regs))');
   if (fixup_exception(k, regs, X86_TRAP_PF, error_code, address)) {
-    decide(k, fn, 'fixed up', `exception table: resume at ${k.syms.describe(regs.ip)}`);
+    if (k.machine.trace.enabled) decide(k, fn, 'fixed up', `exception table: resume at ${k.syms.describe(regs.ip)}`);
   } else {
     page_fault_oops(k, regs, error_code, address);
   }
