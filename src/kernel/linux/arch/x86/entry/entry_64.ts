@@ -105,7 +105,9 @@ export function error_entry(k: X86Kernel): bigint {
     const f = swapgs(m);
     if (f) throw new Error('model bug: swapgs at CPL 3');
     SWITCH_TO_KERNEL_CR3(k, 'error_entry');
-    rax = sync_regs(k, m.cpu.rsp + 8n); // leaq 8(%rsp), %rdi; call sync_regs (6.x: jmp sync_regs)
+    if (k.features.entry6) decide(k, 'error_entry', 'leaq 8(%rsp), %rdi; UNTRAIN_RET_FROM_CALL; jmp sync_regs');
+    else decide(k, 'error_entry', 'leaq 8(%rsp), %rdi; call sync_regs; RET');
+    rax = sync_regs(k, m.cpu.rsp + 8n);
   } else {
     decide(k, 'error_entry', 'from kernel mode', '.Lerror_kernelspace: no swapgs, no CR3 switch, stay on this stack');
     rax = m.cpu.rsp + 8n;
