@@ -138,3 +138,27 @@ for (const v of VERSIONS) {
     assert.deepEqual(decisions(k, 'do_anonymous_page').at(-1), 'page-alloc-oom');
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: frames above 2 GiB (PFN bit 19 = bit 31 of the PTE's low word) fault, COW, mprotect and unmap cleanly`, () => {
+    const k = bootKernel(v, { pages: 0x80000 + 256, trace: true });
+    k.machine.trace = { enabled: false, emit() {} };
+    while (k.memmap.nr_free > 200) k.memmap.alloc_page(k, 'filler'); // push the allocator past PFN 0x7ffff
+    k.machine.trace = k.sink!;
+    const a = sys_mmap(k, 0, 2 * P, PROT_READ | PROT_WRITE, PRIV, -1, 0);
+    assert.deepEqual(userAccess(k, a, 'write', 0x5an), { ok: true, value: 0x5an });
+    const pfn = pfnAt(k, a)!;
+    assert.ok(pfn >= 0x80000, `pfn ${pfn.toString(16)}`);
+    const f = k.current.min_flt;
+    assert.equal(handle_mm_fault(k, find_vma(k, mmOf(k), a)!, a, USER | FAULT_FLAG_WRITE, {}), 0);
+    assert.equal(k.current.min_flt, f + 1);
+    assert.equal(decisions(k, 'handle_pte_fault').at(-1), 'spurious', 'an unchanged PTE is recognised (unsigned words)');
+    sys_mprotect(k, a, P, 0);
+    assert.equal(pfnAt(k, a), pfn, 'the inverted PROT_NONE PFN flips back');
+    sys_mprotect(k, a, P, PROT_READ | PROT_WRITE);
+    assert.deepEqual(userAccess(k, a, 'read'), { ok: true, value: 0x5an });
+    forkTask(k, 'c', 2);
+    assert.deepEqual(userAccess(k, a, 'write', 1n), { ok: true, value: 1n });
+    assert.notEqual(pfnAt(k, a), pfn, 'COW copy');
+  });
+}
