@@ -277,3 +277,24 @@ for (const v of VERSIONS) {
     });
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: checklist 29 (shmem): fork copies no shmem PTEs; the child's first read faults once and fault-around maps the cached neighbours`, () => {
+    const k = bootKernel(v, { trace: true });
+    const s = sys_mmap(k, 0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    for (let i = 0; i < 4; i++) ok(userAccess(k, s + i * P, 'write', BigInt(i + 1)));
+    const parent = k.current;
+    const child = forkTask(k, 'c', 2);
+    switchTo(k, child);
+    assert.equal(pfnAt(k, s), null, 'no PTE copied: the VMA has no anon_vma');
+    assert.equal(ok(userAccess(k, s, 'read')), 1n);
+    assert.equal(child.min_flt, 1);
+    assert.equal(decisions(k, 'do_fault_around').at(-1), 'target-mapped');
+    for (let i = 1; i < 4; i++) assert.equal(ok(userAccess(k, s + i * P, 'read')), BigInt(i + 1));
+    assert.equal(child.min_flt, 1, 'the neighbours were mapped by fault-around');
+    assert.equal(child.mm!.rss_stat.shmem, 4);
+    ok(userAccess(k, s + P, 'write', 9n));
+    switchTo(k, parent);
+    assert.equal(ok(userAccess(k, s + P, 'read')), 9n, 'shared: the parent sees the child\'s write');
+  });
+}
