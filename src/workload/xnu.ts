@@ -18,7 +18,7 @@ import { switch_to_task, syscall_enter, syscall_return } from '../kernel/xnu/osf
 import type { Task } from '../kernel/xnu/osfmk/kern/task.js';
 import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect } from '../kernel/xnu/osfmk/vm/vm_user.js';
 import { idt64_trap_entry } from '../kernel/xnu/osfmk/x86_64/idt64.js';
-import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, type Xnu } from '../kernel/xnu/xnu.js';
+import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, Xnu } from '../kernel/xnu/xnu.js';
 import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
@@ -48,12 +48,24 @@ export class XnuSession {
   private readonly procs = new Map<string, Task>();
   private readonly names = new Map<string, bigint>();
 
+  /** Why the kernel did not boot (a RAM too small): every step reports it. */
+  private readonly bootError: string | null = null;
+
   constructor(readonly machine: Machine, opts: XnuSessionOptions) {
-    const { k, init } = bootXnu(machine, { seed: opts.seed, ram: opts.ram, signals: opts.signals, randL3: opts.randL3 });
-    this.k = k;
-    this.procs.set('main', init);
+    const bootOpts = { seed: opts.seed, ram: opts.ram, signals: opts.signals, randL3: opts.randL3 };
+    let booted: ReturnType<typeof bootXnu> | null = null;
+    try {
+      booted = bootXnu(machine, bootOpts);
+    } catch (e) {
+      if (!(e instanceof Error && e.message.startsWith('model limit'))) throw e;
+      this.bootError = e.message;
+    }
+    this.k = booted?.k ?? new Xnu(machine, bootOpts);
+    if (booted) {
+      this.procs.set('main', booted.init);
+      switch_to_task(this.k, booted.init);
+    }
     this.names.set('stack', BigInt(USRSTACK64));
-    switch_to_task(k, init);
   }
 
   /** The task running a scenario process. */
@@ -69,6 +81,18 @@ export class XnuSession {
   }
 
   run(step: Step, base: Base): StepResult {
+    if (this.bootError) throw new StepError(this.bootError);
+    try {
+      return this.runStep(step, base);
+    } catch (e) {
+      // The model's resource limits (a RAM too small for a page table or a PCB) are the
+      // scenario's to fix, not model bugs: report them as the step's error.
+      if (e instanceof Error && e.message.startsWith('model limit')) throw new StepError(e.message);
+      throw e;
+    }
+  }
+
+  private runStep(step: Step, base: Base): StepResult {
     const t = this.task(step.proc);
     switch_to_task(this.k, t);
     const r = { ...base, outcome: 'ok' } as StepResult;
@@ -104,11 +128,11 @@ export class XnuSession {
         if (a.file !== undefined || !a.flags.includes('anonymous')) throw new StepError('file mappings are not in the xnu-11417 model yet (anonymous memory only)');
         const res = mmap(k, t, a.addr === undefined ? 0n : this.addr(a.addr), a.length, PROT_BITS[a.prot]!, { shared: a.flags.includes('shared'), fixed: a.flags.includes('fixed') });
         if (res.error === 0 && a.as !== undefined) this.names.set(a.as, res.ret);
-        return sys(r, res);
+        return sys(r, res, 'mmap');
       }
-      case 'munmap': return sys(r, munmap(k, t, this.addr(step.args.addr), step.args.length));
-      case 'mprotect': return sys(r, mprotect(k, t, this.addr(step.args.addr), step.args.length, PROT_BITS[step.args.prot]!));
-      case 'minherit': return sys(r, minherit(k, t, this.addr(step.args.addr), step.args.length, INHERIT[step.args.inherit]!));
+      case 'munmap': return sys(r, munmap(k, t, this.addr(step.args.addr), step.args.length), 'munmap');
+      case 'mprotect': return sys(r, mprotect(k, t, this.addr(step.args.addr), step.args.length, PROT_BITS[step.args.prot]!), 'mprotect');
+      case 'minherit': return sys(r, minherit(k, t, this.addr(step.args.addr), step.args.length, INHERIT[step.args.inherit]!), 'minherit');
       case 'fork': {
         if (this.procs.has(step.args.as) && !this.procs.get(step.args.as)!.proc.exited) throw new StepError(`a process named '${step.args.as}' already exists`);
         const child = fork1(k, t, step.args.as);
@@ -121,19 +145,19 @@ export class XnuSession {
       case 'getentropy': {
         const res = getentropy(k, this.addr(step.args.addr), Number(step.args.length));
         if (res.error === 'panic') return { ...r, outcome: 'killed', message: k.trap.panic ?? 'kernel panic' };
-        return res.error === 0 ? { ...r, ret: '0x0' } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1) };
+        return res.error === 0 ? { ...r, ret: '0x0' } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1), message: `getentropy() failed: ${res.error}` };
       }
       case 'mach_vm_allocate': {
         const a = step.args;
         const anywhere = !a.flags.includes('fixed');
         const res = mach_vm_allocate(k, t.map, a.addr === undefined ? 0n : this.addr(a.addr), a.size, { anywhere, overwrite: a.flags.includes('overwrite'), permanent: a.flags.includes('permanent') });
         if (res.kr === 0 && a.as !== undefined) this.names.set(a.as, res.addr);
-        return kr(r, res.kr, res.addr);
+        return kr(r, 'mach_vm_allocate', res.kr, res.addr);
       }
-      case 'mach_vm_deallocate': return kr(r, mach_vm_deallocate(k, t.map, this.addr(step.args.addr), step.args.size));
+      case 'mach_vm_deallocate': return kr(r, 'mach_vm_deallocate', mach_vm_deallocate(k, t.map, this.addr(step.args.addr), step.args.size));
       case 'mach_vm_protect': {
         const a = step.args;
-        return kr(r, mach_vm_protect(k, t.map, this.addr(a.addr), a.size, a.set_max ?? false, PROT_BITS[a.prot]! | (a.copy ? VM_PROT_COPY : 0)));
+        return kr(r, 'mach_vm_protect', mach_vm_protect(k, t.map, this.addr(a.addr), a.size, a.set_max ?? false, PROT_BITS[a.prot]! | (a.copy ? VM_PROT_COPY : 0)));
       }
       default:
         throw new StepError(`'${step.op}' is not modelled on xnu-11417`);
@@ -184,14 +208,14 @@ export class XnuSession {
   }
 }
 
-function sys(r: StepResult, res: SysResult): StepResult {
-  return res.error === 0 ? { ...r, ret: hex(res.ret) } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1) };
+function sys(r: StepResult, res: SysResult, name: string): StepResult {
+  return res.error === 0 ? { ...r, ret: hex(res.ret) } : { ...r, outcome: 'error', errno: res.error, ret: hex(-1), message: `${name}() failed: ${res.error}` };
 }
 
 /** A Mach call's kern_return_t: the errno field carries its name (KERN_NO_SPACE, …). */
-function kr(r: StepResult, code: number, addr?: bigint): StepResult {
+function kr(r: StepResult, name: string, code: number, addr?: bigint): StepResult {
   if (code === 0) return addr === undefined ? { ...r, ret: '0x0' } : { ...r, ret: hex(addr) };
-  return { ...r, outcome: 'error', errno: krName(code), ret: hex(code) };
+  return { ...r, outcome: 'error', errno: krName(code), ret: hex(code), message: `${name}() = ${krName(code)}` };
 }
 
 /** The leaf mapping of `va` in the current (user) page table. */

@@ -36,7 +36,7 @@ export function vstart(k: Xnu): void {
   m.setRflags(RFLAGS_FIXED);
   const ram = k.opts.ram ?? 64 * 1024 * 1024;
   const last = Math.floor(ram / 4096);
-  if (last <= FIRST_FREE_PFN + 64) throw new RangeError(`machine.ram ${ram} is too small for the XNU model (needs more than 4.25 MiB)`);
+  if (last <= FIRST_FREE_PFN + 64) throw new Error(`model limit: machine.ram ${ram} is too small for the XNU model (needs more than 4.25 MiB)`);
   k.pages = new VmPageQueues(FIRST_FREE_PFN, last);
   leave(k, 'vstart');
 }
