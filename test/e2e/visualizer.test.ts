@@ -257,6 +257,11 @@ test('a bad scenario shows its error inline, with the line and column from the p
   await page.waitForFunction(() => !/wrte/.test(document.querySelector('#scenario-error')?.textContent ?? ''));
   assert.match(await err.innerText(), /'mmap' cannot run on bare/);
   assert.equal(await page.locator('#scenario-error').getAttribute('data-line'), '4');
+  // A file opened from disk is read as text and parsed as data: its error names the file.
+  const mine = 'name: mine\nsteps:\n  - access: {va: 0x1000, acces: read}\n';
+  await page.setInputFiles('#open-file', { name: 'mine.yaml', mimeType: 'text/yaml', buffer: Buffer.from(mine) });
+  await page.waitForFunction(() => /mine\.yaml:3:/.test(document.querySelector('#scenario-error')?.textContent ?? ''));
+  assert.match(await err.innerText(), /unknown field "acces"; did you mean "access"\?/);
 });
 
 test('the page measures one step (a cursor move: replay, read the machine, render)', () => {

@@ -182,6 +182,23 @@ export function App() {
     setSelected(null);
   };
 
+  // A file from the user's disk is read as text and parsed as data, like the examples.
+  const openFile = (f: File | undefined) => {
+    if (!f) return;
+    if (f.size > 1024 * 1024) {
+      setFile(f.name);
+      setText(`# ${f.name} is too large (${f.size} bytes; the limit is 1 MiB)\n`);
+      return;
+    }
+    void f.text().then((t) => {
+      setFile(f.name);
+      setText(t);
+      setKernelPick(null);
+      setComparePick(null);
+      setSelected(null);
+    });
+  };
+
   const kernelChoices = parsed.ok ? [...new Set([...(parsed.scenario.kernel ?? ['bare']), ...available])] : available;
   const planned = plannedKernels();
   const result = r && d.step ? r.run.results[d.step.n - 1] : undefined;
@@ -194,6 +211,7 @@ export function App() {
         <label>
           example{' '}
           <select id="example" value={file} onChange={(ev) => pick((ev.currentTarget as HTMLSelectElement).value)}>
+            {EXAMPLES.some((x) => x.file === file) ? null : <option value={file}>{file} (opened)</option>}
             {EXAMPLES.map((x) => <option value={x.file}>{x.file.replace('scenarios/', '')}</option>)}
           </select>
         </label>
@@ -203,7 +221,12 @@ export function App() {
             {kernelChoices.map((k) => <option value={k} disabled={!available.includes(k)}>{k}{available.includes(k) ? '' : planned[k] ? ' (not in this build)' : ''}</option>)}
           </select>
         </label>
+        <label class="open" title="open a scenario file (YAML or JSON; read as text, never run)">
+          open…{' '}
+          <input id="open-file" type="file" accept=".yaml,.yml,.json,text/yaml,application/json" onChange={(ev) => openFile((ev.currentTarget as HTMLInputElement).files?.[0])} />
+        </label>
         <span class="title">{parsed.ok ? parsed.scenario.name : 'scenario has an error'}</span>
+        <span class="keys muted">keys: → step · ← back · i into · o over · u out · f fault · n/p step · e end · Home restart</span>
       </header>
       <div class="controls" role="toolbar" aria-label="step controls">
         {BUTTONS.map(([how, label, title]) => (
