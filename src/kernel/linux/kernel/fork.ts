@@ -27,7 +27,7 @@ export function dup_mmap(k: Kernel, oldmm: MmStruct, newmm: MmStruct): number {
   let retval = 0;
   for (const mpnt of vmas_of(oldmm)) {
     if (mpnt.vm_flags & VM_DONTCOPY) {
-      decision(k, 'dup_mmap', 'dontcopy-skipped', `[${mpnt.vm_start.toString(16)}, ${mpnt.vm_end.toString(16)})`);
+      if (k.machine.trace.enabled) decision(k, 'dup_mmap', 'dontcopy-skipped', `[${mpnt.vm_start.toString(16)}, ${mpnt.vm_end.toString(16)})`);
       vm_stat_account(newmm, mpnt.vm_flags, -vma_pages(mpnt));
       continue;
     }

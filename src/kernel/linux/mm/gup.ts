@@ -66,7 +66,7 @@ export function populate_vma_page_range(k: Kernel, vma: VmAreaStruct, start: num
       }
     }
   }
-  leave(k, 'populate_vma_page_range', String(ret));
+  if (k.machine.trace.enabled) leave(k, 'populate_vma_page_range', String(ret));
   return ret;
 }
 
@@ -76,7 +76,7 @@ function faultin_page(k: Kernel, vma: VmAreaStruct, addr: number, write: boolean
   const flags = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE | (write ? FAULT_FLAG_WRITE : 0);
   const ret = handle_mm_fault(k, vma, addr, flags, null);
   const err = ret & VM_FAULT_ERROR ? (ret & VM_FAULT_OOM ? -ENOMEM : -EFAULT) : 0;
-  leave(k, 'faultin_page', String(err));
+  if (k.machine.trace.enabled) leave(k, 'faultin_page', String(err));
   return err;
 }
 
@@ -122,6 +122,6 @@ export function faultin_vma_page_range(k: Kernel, vma: VmAreaStruct, start: numb
       }
     }
   }
-  leave(k, 'faultin_vma_page_range', String(ret));
+  if (k.machine.trace.enabled) leave(k, 'faultin_vma_page_range', String(ret));
   return ret;
 }

@@ -378,7 +378,7 @@ function wp_can_reuse_anon_page(k: Kernel, page: number, vma: VmAreaStruct): boo
     return false;
   }
   if (ref !== 1) {
-    decision(k, fn, 'refcount-not-1', `refcount ${ref}`);
+    if (k.machine.trace.enabled) decision(k, fn, 'refcount-not-1', `refcount ${ref}`);
     return false;
   }
   page_move_anon_rmap(k, page, vma);

@@ -61,7 +61,7 @@ export function unmap_page_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, s
     page_remove_rmap(k, page);
     tlb.pages.push(page); // __tlb_remove_page: freed after the flush
   });
-  decision(k, 'unmap_page_range', zapped ? 'ptes-zapped' : 'nothing-mapped', `${zapped} PTEs`);
+  if (k.machine.trace.enabled) decision(k, 'unmap_page_range', zapped ? 'ptes-zapped' : 'nothing-mapped', `${zapped} PTEs`);
   leave(k, 'unmap_page_range');
 }
 
@@ -127,7 +127,7 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
     set_entry(k, 'pt', dpa, lo >>> 0, hi, addr);
     copied++;
   });
-  decision(k, fn, err ? 'oom' : 'copied', `${copied} PTEs`);
+  if (k.machine.trace.enabled) decision(k, fn, err ? 'oom' : 'copied', `${copied} PTEs`);
   leave(k, 'copy_page_range', String(err));
   return err;
 }

@@ -141,7 +141,7 @@ function change_protection(k: Kernel, vma: VmAreaStruct, start: number, end: num
       flushEnd = Math.max(flushEnd, addr + 4096);
     }
   });
-  decision(k, 'change_protection', changed ? 'ptes-changed' : 'no-ptes', `${changed} PTEs`);
+  if (k.machine.trace.enabled) decision(k, 'change_protection', changed ? 'ptes-changed' : 'no-ptes', `${changed} PTEs`);
   if (flushEnd > flushStart) flush_tlb_range(k, vma, k.version === '5.19' ? start : flushStart, k.version === '5.19' ? end : flushEnd);
   leave(k, 'change_protection', String(changed));
 }

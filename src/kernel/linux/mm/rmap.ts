@@ -49,7 +49,7 @@ export function anon_vma_prepare(k: Kernel, vma: VmAreaStruct): number {
   const av = find_mergeable_anon_vma(vma) ?? new_anon_vma(k, null);
   vma.anon_vma = av;
   chain(vma, av);
-  leave(k, '__anon_vma_prepare', `anon_vma ${av.id}`);
+  if (k.machine.trace.enabled) leave(k, '__anon_vma_prepare', `anon_vma ${av.id}`);
   return 0;
 }
 

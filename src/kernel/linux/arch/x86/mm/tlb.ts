@@ -67,12 +67,12 @@ function choose_new_asid(k: Kernel, s: CpuTlbState, next: MmStruct, next_tlb_gen
   for (let asid = 0; asid < TLB_NR_DYN_ASIDS; asid++) {
     if (s.ctxs[asid]!.ctx_id !== next.context.ctx_id) continue;
     const need_flush = s.ctxs[asid]!.tlb_gen < next_tlb_gen;
-    decision(k, 'choose_new_asid', need_flush ? 'asid-reused-stale' : 'asid-reused', `asid ${asid}`);
+    if (k.machine.trace.enabled) decision(k, 'choose_new_asid', need_flush ? 'asid-reused-stale' : 'asid-reused', `asid ${asid}`);
     return { asid, need_flush };
   }
   const asid = s.next_asid;
   s.next_asid = (asid + 1) % TLB_NR_DYN_ASIDS || 1;
-  decision(k, 'choose_new_asid', 'asid-new', `asid ${asid}`);
+  if (k.machine.trace.enabled) decision(k, 'choose_new_asid', 'asid-new', `asid ${asid}`);
   return { asid, need_flush: true };
 }
 
