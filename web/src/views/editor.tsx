@@ -11,7 +11,10 @@ export function Editor(props: { text: string; file: string; error: InputError | 
   const errLine = props.error?.line ?? 0;
   const sync = (ev: Event) => {
     const t = ev.currentTarget as HTMLTextAreaElement;
-    if (back.current) back.current.scrollTop = t.scrollTop;
+    if (back.current) {
+      back.current.scrollTop = t.scrollTop;
+      back.current.scrollLeft = t.scrollLeft;
+    }
     if (gutter.current) gutter.current.scrollTop = t.scrollTop;
   };
   return (
