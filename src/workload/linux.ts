@@ -13,6 +13,7 @@ import { TASK_SIZE_MAX, type LinuxTask } from '../kernel/linux/arch/x86/include/
 import { USER_SIGNAL_HANDLER } from '../kernel/linux/arch/x86/kernel/signal.js';
 import { ERRNO_NAMES } from '../kernel/linux/include/uapi/asm-generic/errno-base.js';
 import { exec_first_process } from '../kernel/linux/kernel/exec.js';
+import { pte_pfn } from '../kernel/linux/arch/x86/mm/pgtable.js';
 import { SIG_NAMES } from '../kernel/linux/kernel/signal.js';
 import { LinuxKernel, USER_BRK0, USER_INSN_IP, USER_RSP, USER_SYSCALL_IP } from '../kernel/linux/linux.js';
 import { register_syscalls, NR } from '../kernel/linux/arch/x86/entry/syscall_64.js';
@@ -265,7 +266,8 @@ export function pageRecord(m: Machine, va: bigint, zeroPfn: number): PageRecord 
   if (!present) {
     return { present: false, writable: false, user: false, nx: false, pfn: '0x0', zero_page: false, accessed: false, dirty: false };
   }
-  const pfn = Math.floor((lo >>> 12) + (hi & 0xfffff) * 2 ** 20);
+  // pte_pfn(): a PROT_NONE entry keeps its frame number inverted (the L1TF mitigation).
+  const pfn = LEVEL_NAMES[w.level] === 'pt' ? pte_pfn(lo, hi) : Math.floor((lo >>> 12) + (hi & 0xfffff) * 2 ** 20);
   return {
     present: true, writable: (lo & RW) !== 0, user: (lo & US) !== 0, nx: (hi & HI_XD) !== 0, pfn: hex(pfn),
     zero_page: pfn === zeroPfn, accessed: (lo & A) !== 0, dirty: (lo & D) !== 0,
