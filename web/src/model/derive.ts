@@ -201,8 +201,11 @@ export function move(events: readonly TraceEvent[], dep: Int32Array, cur: number
     case 'end': return last;
     // Into: the next call boundary (a function entered or left), else the next event.
     case 'into': return find(cur + 1, (e) => e.ev === 'enter' || e.ev === 'leave' || e.ev === 'exception');
-    // Over: the next event at this depth or shallower, skipping what nested calls do.
-    case 'over': return find(cur + 1, (_e, i) => dep[i]! <= here);
+    // Over: at a function's entry, to its return (the whole call skipped); elsewhere, the next
+    // event made at this depth or shallower, skipping what nested calls do inside.
+    case 'over':
+      if (cur >= 0 && events[cur]!.ev === 'enter') return find(cur + 1, (_e, i) => dep[i]! < here);
+      return find(cur + 1, (_e, i) => (i > 0 ? dep[i - 1]! : 0) <= here);
     // Out: the event that leaves the current function (depth drops below it).
     case 'out': return here === 0 ? find(cur + 1, (e) => e.ev === 'step_end') : find(cur + 1, (_e, i) => dep[i]! < here);
     case 'fault': return find(cur + 1, (e) => e.ev === 'exception');
