@@ -25,6 +25,8 @@ export interface MmGlobals {
   last_shmem_id: number;
   /** capable(CAP_IPC_LOCK): no RLIMIT_MEMLOCK check (the conformance probe runs as root). */
   cap_ipc_lock: boolean;
+  /** capable(CAP_SYS_RAWIO): cap_mmap_addr lets MAP_FIXED go below mmap_min_addr (default: not, EPERM). */
+  cap_sys_rawio: boolean;
 }
 
 export function mmglobals(k: Kernel): MmGlobals {
@@ -33,7 +35,7 @@ export function mmglobals(k: Kernel): MmGlobals {
     g = {
       sysctl_max_map_count: 65530, mmap_min_addr: 65536, stack_guard_gap: 256 * PAGE_SIZE,
       rlim: { stack: 8 * 1024 * 1024, memlock: 8 * 1024 * 1024, data: Infinity, as: Infinity },
-      last_anon_vma_id: 0, last_shmem_id: 0, cap_ipc_lock: true,
+      last_anon_vma_id: 0, last_shmem_id: 0, cap_ipc_lock: true, cap_sys_rawio: false,
     };
     k.mm_globals = g;
   }

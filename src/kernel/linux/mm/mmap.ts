@@ -63,7 +63,7 @@ function get_area(k: Kernel, mm: MmStruct, addr0: number, len: number, flags: nu
   }
   if (addr > mm.task_size - len) return -ENOMEM;
   if (addr % PAGE_SIZE) return -EINVAL;
-  if (addr < g.mmap_min_addr) return -EPERM; // security_mmap_addr → cap_mmap_addr
+  if (addr < g.mmap_min_addr && !g.cap_sys_rawio) return -EPERM; // security_mmap_addr → cap_mmap_addr
   return addr;
 }
 

@@ -298,3 +298,17 @@ for (const v of VERSIONS) {
     assert.equal(ok(userAccess(k, s + P, 'read')), 9n, 'shared: the parent sees the child\'s write');
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: checklist 38: below mmap_min_addr MAP_FIXED is EPERM (without CAP_SYS_RAWIO); a low hint is rounded up; anonymous MAP_SHARED_VALIDATE is EINVAL`, () => {
+    const k = bootKernel(v);
+    assert.equal(sys_mmap(k, 0x1000, P, RW, PRIV | MAP_FIXED, -1, 0), -1);
+    assert.equal(sys_mmap(k, 0x1234, P, RW, PRIV, -1, 0), 0x10000, 'hint & PAGE_MASK, then up to mmap_min_addr');
+    assert.equal(sys_mmap(k, 0x20fff, P, RW, PRIV, -1, 0), 0x20000, 'a hint is rounded down to its page');
+    assert.equal(sys_mmap(k, 0, P, RW, 0x03 | MAP_ANONYMOUS, -1, 0), -EINVAL);
+    assert.equal(sys_mmap(k, 0, P, RW, MAP_PRIVATE, 3, 0), -9, 'no files in the model: EBADF');
+    assert.equal(sys_mmap(k, 0, P, RW, PRIV, -1, 1), -EINVAL, 'unaligned offset');
+    mmglobals(k).cap_sys_rawio = true;
+    assert.equal(sys_mmap(k, 0x1000, P, RW, PRIV | MAP_FIXED, -1, 0), 0x1000);
+  });
+}
