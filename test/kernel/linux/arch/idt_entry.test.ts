@@ -10,6 +10,7 @@ import {
 } from '../../../../src/kernel/linux/arch/x86/include/asm/processor.js';
 import { FRAME_SIZE, PT_REGS_FIELDS, PT_REGS_OFFSET } from '../../../../src/kernel/linux/arch/x86/include/asm/ptrace.js';
 import { estackTop } from '../../../../src/kernel/linux/arch/x86/kernel/cpu/common.js';
+import { def_idts, early_idts, early_pf_idts } from '../../../../src/kernel/linux/arch/x86/kernel/idt.js';
 import type { TraceEvent } from '../../../../src/trace/events.js';
 import { boot, entered, VERSIONS } from './boot.js';
 
@@ -29,8 +30,29 @@ function gate(m: Machine, v: number) {
 const cr3Writes = (events: readonly TraceEvent[]): bigint[] =>
   events.filter((e): e is Extract<TraceEvent, { ev: 'reg' }> => e.ev === 'reg' && e.name === 'cr3').map((e) => BigInt(e.value));
 
+test('idt.c tables: early_idts (DB without IST, BP with DPL 3), early_pf_idts (#PF only), def_idts (ISTs + 1, SYSG vectors)', () => {
+  assert.deepEqual(early_idts.map((d) => [d.vector, d.ist, d.dpl]), [[1, 0, 0], [3, 0, 3]]);
+  assert.deepEqual(early_pf_idts, [{ vector: 14, addr: 'asm_exc_page_fault', ist: 0, dpl: 0 }]);
+  const byVec = new Map(def_idts.map((d) => [d.vector, d]));
+  assert.deepEqual([8, 2, 1, 18, 29].map((vec) => byVec.get(vec)!.ist), [1, 2, 3, 4, 5], 'IST_INDEX_* + 1');
+  assert.deepEqual(def_idts.filter((d) => d.dpl === 3).map((d) => d.vector), [4, 0x80]);
+  assert.equal(byVec.has(14), false, '#PF is not in def_idts: it was installed early');
+});
+
 for (const v of VERSIONS) {
   describe(`linux ${v}: boot`, () => {
+    test('PTI: the user PGD maps no kernel memory but the cpu_entry_area (shared) and the entry text', () => {
+      const { s } = boot(v);
+      const mem = s.m.mem;
+      const kpgd = s.k.init_mm.pgd * 4096;
+      const upgd = kpgd + 4096;
+      const used = (pgd: number) => Array.from({ length: 256 }, (_, i) => 256 + i).filter((i) => mem.read32(pgd + i * 8) !== 0);
+      assert.deepEqual(used(upgd), [508, 511]);
+      assert.equal(mem.read32(upgd + 508 * 8), mem.read32(kpgd + 508 * 8), 'pti_clone_user_shared: the same PUD table');
+      assert.notEqual(mem.read32(upgd + 511 * 8), mem.read32(kpgd + 511 * 8), 'pti_clone_entry_text: own tables down to the PMD');
+      assert.ok(used(kpgd).includes(273), 'the direct map (page_offset_base) in the kernel PGD');
+    });
+
     test('IDTR points at the read-only alias in the cpu_entry_area, mapped in the user page tables', () => {
       const { s } = boot(v);
       const m = s.m;

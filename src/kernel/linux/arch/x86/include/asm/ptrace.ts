@@ -61,8 +61,12 @@ export function loadPtRegs(m: Machine, addr: bigint): PtRegs {
   const words = new Array<bigint>(PT_REGS_FIELDS.length).fill(0n);
   const r = m.tryWords(addr, 8, 'read', words, words.length);
   if (r.fault) throw new Error(`model bug: reading pt_regs at ${hex(addr)} faulted (vector ${r.fault.vector})`);
-  const v = {} as Record<PtRegsField, bigint>;
-  for (let i = 0; i < PT_REGS_FIELDS.length; i++) v[PT_REGS_FIELDS[i]!] = words[i]!;
+  const w = words as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  // One literal in field order: a fixed-shape object (the hot path reads it on every fault).
+  const v: Record<PtRegsField, bigint> = {
+    r15: w[0], r14: w[1], r13: w[2], r12: w[3], bp: w[4], bx: w[5], r11: w[6], r10: w[7], r9: w[8], r8: w[9], ax: w[10],
+    cx: w[11], dx: w[12], si: w[13], di: w[14], orig_ax: w[15], ip: w[16], cs: w[17], flags: w[18], sp: w[19], ss: w[20],
+  };
   return new PtRegs(addr, v);
 }
 
