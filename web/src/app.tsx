@@ -15,7 +15,7 @@ import { Editor } from './views/editor.js';
 import { AddressSpace, FramesView } from './views/memory.js';
 import { EntryBits, PageTableTree } from './views/pagetables.js';
 import { CallStack, CountersView, IdtView, RegistersView, StackView, TlbView } from './views/panels.js';
-import { Panel } from './views/util.js';
+import { Guard, Panel } from './views/util.js';
 
 declare global {
   interface Window {
@@ -248,7 +248,8 @@ export function App() {
           {view?.ok && view.mismatch ? <p class="error">The replay did not reach this event: the views may not match the trace.</p> : null}
           {view?.ok ? (
             <>
-              <CallStack d={d} kernel={r!.kernel} onJump={jump} />
+              <Guard name="Call stack"><CallStack d={d} kernel={r!.kernel} onJump={jump} /></Guard>
+              <Guard name="Page tables">
               <Panel id="pagetables" title="Page tables" sub={`CR3 ${tree!.cr3}${tree!.cr3 !== tree!.now ? ` (CR3 now ${tree!.now})` : ''}${d.access ? ` · access ${d.access.access} ${d.access.va}` : ''}${d.walkFault ? ` · walk stopped at ${d.walkFault.level.toUpperCase()}: ${d.walkFault.reason}` : d.walkOk ? ` · pa ${d.walkOk.pa}` : ''}`} wide>
                 <label class="small">
                   tables of{' '}
@@ -261,14 +262,15 @@ export function App() {
                 <PageTableTree root={tree!.root} cr3={tree!.cr3} d={tree!.cr3 === tree!.walked ? d : { ...d, walk: [], walkFault: null }} selected={shownEntry} onSelect={setSelected} />
                 {shownEntry ? <EntryBits e={shownEntry} /> : <p class="muted">Click an entry to decode it bit by bit.</p>}
               </Panel>
-              <StackView m={view.m} d={d} kernel={r!.kernel} />
-              <IdtView m={view.m} d={d} />
-              <TlbView m={view.m} d={d} />
-              <CountersView m={view.m} d={d} k={view.k} result={result as Record<string, unknown> | undefined} />
-              <AddressSpace k={view.k} kernel={r!.kernel} d={d} />
-              <FramesView m={view.m} k={view.k} d={d} kernel={r!.kernel} />
-              <RegistersView m={view.m} d={d} />
-              <Compare runs={cmpRun?.ok ? [r!, cmpRun.run] : [r!]} step={d.step?.n ?? 1} others={others} picked={compareWith} error={cmpRun && !cmpRun.ok ? cmpRun.error.text : null} onPick={(k) => setComparePick(k)} />
+              </Guard>
+              <Guard name="Stacks"><StackView m={view.m} d={d} kernel={r!.kernel} /></Guard>
+              <Guard name="IDT"><IdtView m={view.m} d={d} /></Guard>
+              <Guard name="TLB"><TlbView m={view.m} d={d} /></Guard>
+              <Guard name="Counters"><CountersView m={view.m} d={d} k={view.k} result={result as Record<string, unknown> | undefined} /></Guard>
+              <Guard name="Address space"><AddressSpace k={view.k} kernel={r!.kernel} d={d} /></Guard>
+              <Guard name="Physical frames"><FramesView m={view.m} k={view.k} d={d} kernel={r!.kernel} /></Guard>
+              <Guard name="Registers"><RegistersView m={view.m} d={d} /></Guard>
+              <Guard name="Side by side"><Compare runs={cmpRun?.ok ? [r!, cmpRun.run] : [r!]} step={d.step?.n ?? 1} others={others} picked={compareWith} error={cmpRun && !cmpRun.ok ? cmpRun.error.text : null} onPick={(k) => setComparePick(k)} /></Guard>
             </>
           ) : null}
         </div>

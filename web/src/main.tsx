@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { App } from './app.js';
+import { Guard } from './views/util.js';
 import './style.css';
 
-render(<App />, document.getElementById('app')!);
+render(<Guard name="faultline"><App /></Guard>, document.getElementById('app')!);
