@@ -207,16 +207,23 @@ export function do_anonymous_page(k: Kernel, vmf: VmFault): number {
 }
 
 /**
- * vmf_anon_prepare (6.x) / anon_vma_prepare (5.19): a VMA's first anon page needs an anon_vma;
- * under the per-VMA lock (6.x) that takes mmap_lock for reading around __anon_vma_prepare.
+ * __vmf_anon_prepare (6.10+, mm/memory.c) / anon_vma_prepare (5.19): a VMA's first anon page needs
+ * an anon_vma; under the per-VMA lock that takes mmap_lock for reading (trylock, else RETRY) around
+ * __anon_vma_prepare. (6.8 returned RETRY at once; 6.18 has the trylock.)
  */
 function vmf_anon_prepare(k: Kernel, vmf: VmFault): number {
   const vma = vmf.vma;
   if (vma.anon_vma) return 0;
+  if (!k.features.perVmaLock) return anon_vma_prepare(k, vma) !== 0 ? VM_FAULT_OOM : 0;
+  enter(k, '__vmf_anon_prepare', SRC);
   const vmaLock = (vmf.flags & FAULT_FLAG_VMA_LOCK) !== 0;
-  if (vmaLock && !mmap_read_trylock(k, vma.vm_mm)) return VM_FAULT_RETRY;
-  const ret = anon_vma_prepare(k, vma) !== 0 ? VM_FAULT_OOM : 0;
-  if (vmaLock) mmap_read_unlock(k, vma.vm_mm);
+  let ret = 0;
+  if (vmaLock && !mmap_read_trylock(k, vma.vm_mm)) ret = VM_FAULT_RETRY;
+  else {
+    if (anon_vma_prepare(k, vma) !== 0) ret = VM_FAULT_OOM;
+    if (vmaLock) mmap_read_unlock(k, vma.vm_mm);
+  }
+  leave(k, '__vmf_anon_prepare', vmFaultName(ret));
   return ret;
 }
 
