@@ -16,7 +16,7 @@ import { USRSTACK64 } from '../kernel/xnu/bsd/kern/mach_loader.js';
 import { getentropy } from '../kernel/xnu/bsd/dev/random/randomdev.js';
 import { switch_to_task, syscall_enter, syscall_return } from '../kernel/xnu/osfmk/i386/pcb_native.js';
 import type { Task } from '../kernel/xnu/osfmk/kern/task.js';
-import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect } from '../kernel/xnu/osfmk/vm/vm_user.js';
+import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect, mach_vm_read, mach_vm_read_overwrite } from '../kernel/xnu/osfmk/vm/vm_user.js';
 import { idt64_trap_entry } from '../kernel/xnu/osfmk/x86_64/idt64.js';
 import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, Xnu } from '../kernel/xnu/xnu.js';
 import { StepError } from './bare.js';
@@ -26,7 +26,7 @@ import type { Step } from './scenario/schema.js';
 
 export const XNU_OPS = [
   'mmap', 'munmap', 'mprotect', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
-  'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect',
+  'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect', 'mach_vm_read', 'mach_vm_read_overwrite',
 ] as const;
 
 /** An access is retried at most this often (a KERN_ABORTED loop means no memory will come). */
@@ -158,6 +158,16 @@ export class XnuSession {
       case 'mach_vm_protect': {
         const a = step.args;
         return kr(r, 'mach_vm_protect', mach_vm_protect(k, t.map, this.addr(a.addr), a.size, a.set_max ?? false, PROT_BITS[a.prot]! | (a.copy ? VM_PROT_COPY : 0)));
+      }
+      case 'mach_vm_read': {
+        const a = step.args;
+        const res = mach_vm_read(k, t.map, this.addr(a.addr), a.size);
+        if (res.kr === 0 && a.as !== undefined) this.names.set(a.as, res.addr);
+        return kr(r, 'mach_vm_read', res.kr, res.addr);
+      }
+      case 'mach_vm_read_overwrite': {
+        const a = step.args;
+        return kr(r, 'mach_vm_read_overwrite', mach_vm_read_overwrite(k, t.map, this.addr(a.addr), a.size, this.addr(a.data)));
       }
       default:
         throw new StepError(`'${step.op}' is not modelled on xnu-11417`);

@@ -75,6 +75,8 @@ const XNU_OPS = {
   mach_vm_protect: args({ addr: expr(), size: size(0n), prot: oneOf(PROTS), set_max: bool().optional(), copy: bool().optional() }),
   minherit: args({ ...range, inherit: oneOf(INHERITANCES) }),
   getentropy: args({ addr: expr(), length: size(0n) }),
+  mach_vm_read: args({ as: name().optional(), addr: expr(), size: size(1n) }),
+  mach_vm_read_overwrite: args({ addr: expr(), size: size(0n), data: expr() }),
 };
 
 export const PROCESS_OPS = {

@@ -86,9 +86,9 @@ export function i386_exception(k: Xnu, exc: number, code: number, subcode: bigin
 
 type KernelTrapOutcome = 'resolved' | 'copyio-recovery' | 'panic-no-recovery' | 'panic-smap' | 'panic-smep' | 'panic-null-deref';
 
-/** The copyio recover_table (trap.c:647 find_recovery_entry): faults in _bcopy resume at _copyout_fail. */
+/** The copyio recover_table (trap.c:647 find_recovery_entry): faults in _bcopy resume at _bcopy_fail (EFAULT). */
 function find_recovery_entry(rip: bigint): bigint | null {
-  return rip === ktext('_bcopy') ? ktext('_copyout_fail') : null;
+  return rip === ktext('_bcopy') ? ktext('_bcopy_fail') : null;
 }
 
 /** kernel_trap (trap.c:664) for T_PAGE_FAULT. Returns false when the kernel panicked. */

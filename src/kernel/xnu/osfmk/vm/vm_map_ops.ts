@@ -7,11 +7,11 @@
 import { hex } from '../../../../trace/events.js';
 import {
   decide, enter, leave, protName, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE, KERN_SUCCESS,
-  VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_ALL, VM_PROT_COPY, VM_PROT_NONE, VM_PROT_WRITE, type Xnu,
+  VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_ALL, VM_PROT_COPY, VM_PROT_DEFAULT, VM_PROT_NONE, VM_PROT_READ, VM_PROT_WRITE, type Xnu,
 } from '../../xnu.js';
 import { pmap_create_options, pmap_protect_options, pmap_remove } from '../x86_64/pmap.js';
 import {
-  vm_map_clip_end, vm_map_clip_start, vm_map_create_options, vm_map_lookup_entry, vm_map_simplify_entry, vm_map_store_entry_link,
+  vm_map_clip_end, vm_map_clip_start, vm_map_create_options, vm_map_locate_space_anywhere, vm_map_lookup_entry, vm_map_simplify_entry, vm_map_store_entry_link,
   vm_map_store_entry_unlink, vm_map_unlock, type VmMap, type VmMapEntry,
 } from './vm_map.js';
 import {
@@ -232,6 +232,73 @@ function forkCopySlow(k: Xnu, e: VmMapEntry, nm: VmMap): void {
   n.wired_count = 0;
   n.user_wired_count = 0;
   leave(k, 'vm_map_fork_copy');
+}
+
+type CopyinCheck = 'ok' | 'not-mapped' | 'hole-in-range' | 'not-readable';
+
+/** vm_map_copyin's checks: [start, end) mapped without holes and readable. */
+function copyinCheck(map: VmMap, start: number, end: number): CopyinCheck {
+  const r = vm_map_lookup_entry(map, start);
+  if (!r.found) return 'not-mapped';
+  let prevEnd = start;
+  for (let e = r.entry; !e.isHeader && e.vme_start < end; e = e.vme_next) {
+    if (e.vme_start > prevEnd) return 'hole-in-range';
+    if (!(e.protection & VM_PROT_READ)) return 'not-readable';
+    prevEnd = e.vme_end;
+  }
+  return prevEnd < end ? 'hole-in-range' : 'ok';
+}
+
+/**
+ * vm_map_copyin + vm_map_copyout (vm_map.c), as mach_vm_read uses them: the pages of [start,
+ * end) appear at a new address of the same map as a copy-on-write copy (SYMMETRIC objects:
+ * copy_quickly and needs_copy on both sides; DELAY objects: a copy object).
+ * Simplified: page-aligned ranges only; the copy is inserted directly (no vm_map_copy_t).
+ */
+export function vm_map_copyin_copyout(k: Xnu, map: VmMap, start: number, end: number): { kr: number; addr: number } {
+  enter(k, 'vm_map_copyin', FILE, k.trace.enabled ? { src_addr: hex(start), len: hex(end - start) } : undefined);
+  const why = copyinCheck(map, start, end);
+  decide(k, 'vm_map_copyin', why);
+  if (why !== 'ok') {
+    leave(k, 'vm_map_copyin', why === 'not-readable' ? 'KERN_PROTECTION_FAILURE' : 'KERN_INVALID_ADDRESS');
+    return { kr: why === 'not-readable' ? KERN_PROTECTION_FAILURE : KERN_INVALID_ADDRESS, addr: 0 };
+  }
+  const dst = vm_map_locate_space_anywhere(map, end - start, 0);
+  if (dst === null) {
+    leave(k, 'vm_map_copyin', 'KERN_NO_SPACE');
+    return { kr: KERN_NO_SPACE, addr: 0 };
+  }
+  let e = vm_map_lookup_entry(map, start).entry;
+  vm_map_clip_start(map, e, start);
+  let after = vm_map_lookup_entry(map, dst).entry;
+  for (; !e.isHeader && e.vme_start < end; e = e.vme_next) {
+    vm_map_clip_end(map, e, end);
+    const n = copyEntryInto(k, map, e, after, dst + (e.vme_start - start));
+    after = n;
+  }
+  map.size += end - start;
+  vm_map_unlock(map);
+  leave(k, 'vm_map_copyin', 'KERN_SUCCESS');
+  return { kr: KERN_SUCCESS, addr: dst };
+}
+
+/** One entry of a copy, linked after `after` at `at`, sharing the data copy-on-write. */
+function copyEntryInto(k: Xnu, map: VmMap, e: VmMapEntry, after: VmMapEntry, at: number): VmMapEntry {
+  const n = { ...e, vme_start: at, vme_end: at + (e.vme_end - e.vme_start), rb_left: null, rb_right: null, rb_parent: null, rb_red: false, is_shared: false, wired_count: 0, user_wired_count: 0, vme_permanent: false, protection: VM_PROT_DEFAULT, max_protection: VM_PROT_ALL, inheritance: VM_INHERIT_COPY } as VmMapEntry;
+  if (e.object && (e.object.copy_strategy !== MEMORY_OBJECT_COPY_SYMMETRIC || e.object.true_share)) {
+    n.object = vm_object_copy_delay(k, e.object, e.vme_offset, e.vme_end - e.vme_start);
+    n.needs_copy = false;
+  } else {
+    const q = vm_object_copy_quickly(k, e.object);
+    if (!q.ok) throw new Error('model bug: copy_quickly refused a SYMMETRIC object');
+    if (q.src_needs_copy && !e.needs_copy && e.object) {
+      vm_object_pmap_protect(k, e.object, e.vme_offset, e.vme_end - e.vme_start, e.is_shared ? null : map.pmap, e.vme_start, e.protection & ~VM_PROT_WRITE);
+      e.needs_copy = true;
+    }
+    n.needs_copy = q.dst_needs_copy;
+  }
+  vm_map_store_entry_link(map, after, n);
+  return n;
 }
 
 export { VM_PROT_NONE };

@@ -2,9 +2,10 @@
 // xnu-11417.121.6): mach_vm_allocate, mach_vm_deallocate, mach_vm_protect, mach_vm_inherit.
 // Simplified: the sanitizers only round and check for overflow; no VM tags beyond an alias number.
 
-import { decide, KERN_INVALID_ARGUMENT, KERN_SUCCESS, VM_INHERIT_DEFAULT, VM_PROT_ALL, VM_PROT_DEFAULT, type Xnu } from '../../xnu.js';
-import { vm_map_enter, type VmMap } from './vm_map.js';
-import { vm_map_delete, vm_map_inherit, vm_map_protect } from './vm_map_ops.js';
+import { decide, enter, krName, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_PROTECTION_FAILURE, KERN_SUCCESS, VM_PROT_READ, VM_PROT_WRITE, VM_INHERIT_DEFAULT, VM_PROT_ALL, VM_PROT_DEFAULT, type Xnu } from '../../xnu.js';
+import { vm_map_enter, vm_map_lookup_entry, type VmMap } from './vm_map.js';
+import { copyin, copyout } from '../x86_64/copyio.js';
+import { vm_map_copyin_copyout, vm_map_delete, vm_map_inherit, vm_map_protect } from './vm_map_ops.js';
 
 const PAGE = 4096;
 const MAX64 = (1n << 64n) - 1n;
@@ -67,6 +68,54 @@ export function mach_vm_inherit(k: Xnu, map: VmMap, addr: bigint, size: bigint, 
   const r = sanitizeRange(addr, size);
   if (!r) return KERN_INVALID_ARGUMENT;
   return vm_map_inherit(k, map, Number(r.start), Number(r.end), inh);
+}
+
+/** mach_vm_read (vm_user.c): a copy-on-write copy of [addr, addr+size) at a new address. */
+export function mach_vm_read(k: Xnu, map: VmMap, addr: bigint, size: bigint): { kr: number; addr: bigint } {
+  const r = sanitizeRange(addr, size);
+  if (!r || size === 0n) return { kr: KERN_INVALID_ARGUMENT, addr: 0n };
+  const res = vm_map_copyin_copyout(k, map, Number(r.start), Number(r.end));
+  return { kr: res.kr, addr: BigInt(res.addr) + (addr - r.start) };
+}
+
+type OverwriteCheck = 'ok' | 'src-invalid' | 'src-not-readable' | 'dst-invalid' | 'dst-not-writable';
+
+/** vm_map_copyin / vm_map_copy_overwrite's checks on the two ranges. */
+function overwriteCheck(map: VmMap, src: number, dst: number, size: number): OverwriteCheck {
+  const covered = (s: number, e: number, need: number): 'ok' | 'invalid' | 'prot' => {
+    const r = vm_map_lookup_entry(map, s);
+    if (!r.found) return 'invalid';
+    let prevEnd = s;
+    for (let x = r.entry; !x.isHeader && x.vme_start < e; x = x.vme_next) {
+      if (x.vme_start > prevEnd) return 'invalid';
+      if ((x.protection & need) !== need) return 'prot';
+      prevEnd = x.vme_end;
+    }
+    return prevEnd < e ? 'invalid' : 'ok';
+  };
+  const a = covered(src, src + size, VM_PROT_READ);
+  if (a !== 'ok') return a === 'invalid' ? 'src-invalid' : 'src-not-readable';
+  const b = covered(dst, dst + size, VM_PROT_WRITE);
+  return b === 'ok' ? 'ok' : b === 'invalid' ? 'dst-invalid' : 'dst-not-writable';
+}
+
+/**
+ * mach_vm_read_overwrite (vm_user.c -> vm_map_copyin + vm_map_copy_overwrite): copy the bytes of
+ * [src, src+size) over [dst, dst+size). Simplified (FIXME): the kernel moves the bytes with
+ * copyin/copyout (through the fault path) instead of remapping aligned pages copy-on-write.
+ */
+export function mach_vm_read_overwrite(k: Xnu, map: VmMap, src: bigint, size: bigint, dst: bigint): number {
+  enter(k, 'mach_vm_read_overwrite', 'osfmk/vm/vm_user.c');
+  if (size > 0x100000n) throw new Error('model limit: mach_vm_read_overwrite of more than 1 MiB');
+  const why = overwriteCheck(map, Number(src), Number(dst), Number(size));
+  decide(k, 'mach_vm_read_overwrite', why);
+  let kr = why === 'ok' ? KERN_SUCCESS : why === 'src-invalid' || why === 'dst-invalid' ? KERN_INVALID_ADDRESS : KERN_PROTECTION_FAILURE;
+  if (why === 'ok') {
+    const buf = new Uint8Array(Number(size));
+    if (copyin(k, src, buf) !== 0 || copyout(k, buf, dst) !== 0) kr = KERN_PROTECTION_FAILURE;
+  }
+  leave(k, 'mach_vm_read_overwrite', krName(kr));
+  return kr;
 }
 
 export const PAGE_BYTES = PAGE;

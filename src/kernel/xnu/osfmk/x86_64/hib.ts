@@ -42,7 +42,7 @@ export const KTEXT_BASE = 0xffffff8000200000n;
 const KTEXT_LABELS = [
   'ks_dispatch', 'ks_dispatch_kernel', 'ks_dispatch_user', 'L_dispatch_U64', 'L_dispatch_64bit', 'L_common_dispatch',
   'hndl_alltraps', 'trap_from_kernel', 'return_from_trap', 'return_to_user', 'ret_to_user', 'ret_to_kernel',
-  'user_trap', 'kernel_trap', 'unix_syscall64', '_bcopy', '_copyout_fail',
+  'user_trap', 'kernel_trap', 'unix_syscall64', '_bcopy', '_bcopy_fail',
 ] as const;
 export type KtextLabel = (typeof KTEXT_LABELS)[number];
 export function ktext(label: KtextLabel): bigint {

@@ -5,7 +5,7 @@
 import { nullSink } from '../../../../trace/events.js';
 import { hx, type Xnu } from '../../xnu.js';
 
-function quiet<T>(k: Xnu, fn: () => T): T {
+export function quiet<T>(k: Xnu, fn: () => T): T {
   const m = k.m;
   const t = m.trace;
   if (!t.enabled) return fn();
