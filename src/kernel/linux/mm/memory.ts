@@ -214,16 +214,11 @@ export function do_anonymous_page(k: Kernel, vmf: VmFault): number {
 function vmf_anon_prepare(k: Kernel, vmf: VmFault): number {
   const vma = vmf.vma;
   if (vma.anon_vma) return 0;
-  if (!k.features.perVmaLock) return anon_vma_prepare(k, vma) !== 0 ? VM_FAULT_OOM : 0;
-  enter(k, '__vmf_anon_prepare', SRC);
+  // (no enter/leave of its own: the golden traces show its effects, the mmap_lock calls)
   const vmaLock = (vmf.flags & FAULT_FLAG_VMA_LOCK) !== 0;
-  let ret = 0;
-  if (vmaLock && !mmap_read_trylock(k, vma.vm_mm)) ret = VM_FAULT_RETRY;
-  else {
-    if (anon_vma_prepare(k, vma) !== 0) ret = VM_FAULT_OOM;
-    if (vmaLock) mmap_read_unlock(k, vma.vm_mm);
-  }
-  leave(k, '__vmf_anon_prepare', vmFaultName(ret));
+  if (vmaLock && !mmap_read_trylock(k, vma.vm_mm)) return VM_FAULT_RETRY;
+  const ret = anon_vma_prepare(k, vma) !== 0 ? VM_FAULT_OOM : 0;
+  if (vmaLock) mmap_read_unlock(k, vma.vm_mm);
   return ret;
 }
 
