@@ -123,3 +123,29 @@ test('checklist 57: the return path: AST check, GPR restore, RSP = estack, iret 
 test('the seed scenario\'s expectations hold', () => {
   assertPassed(run([...SEED, '- read: {addr: buf}', '  expect: {value: 0x41}']));
 });
+
+test('no global state: two XNU machines run interleaved give the same results as each alone', () => {
+  const steps = [
+    { op: 'mmap', args: { as: 'buf', length: 8192n, prot: 'rw', flags: ['private', 'anonymous'] }, proc: 'main' },
+    { op: 'write', args: { addr: { terms: [{ sign: 1, name: 'buf' }] }, size: 1, value: 0x41n }, proc: 'main' },
+    { op: 'fork', args: { as: 'c' }, proc: 'main' },
+    { op: 'write', args: { addr: { terms: [{ sign: 1, name: 'buf' }] }, size: 1, value: 0x42n }, proc: 'c' },
+    { op: 'read', args: { addr: { terms: [{ sign: 1, name: 'buf' }] }, size: 1 }, proc: 'main' },
+  ];
+  const runAll = (s: ReturnType<typeof boot>, i: number) => s.run(steps[i] as never, { kernel: 'xnu-11417', step: i + 1, proc: steps[i]!.proc, op: steps[i]!.op });
+  const alone = (seed: number) => {
+    const s = boot({ seed });
+    return steps.map((_, i) => runAll(s, i));
+  };
+  const a = boot({ seed: 1 });
+  const b = boot({ seed: 2 });
+  const ra: unknown[] = [];
+  const rb: unknown[] = [];
+  steps.forEach((_, i) => {
+    ra.push(runAll(a, i));
+    rb.push(runAll(b, i));
+  });
+  assert.deepEqual(ra, alone(1));
+  assert.deepEqual(rb, alone(2));
+  assert.notEqual(a.k.randL3, b.k.randL3);
+});

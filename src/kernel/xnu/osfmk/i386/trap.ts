@@ -85,6 +85,7 @@ export function i386_exception(k: Xnu, exc: number, code: number, subcode: bigin
 }
 
 type KernelTrapOutcome = 'resolved' | 'copyio-recovery' | 'panic-no-recovery' | 'panic-smap' | 'panic-smep' | 'panic-null-deref';
+type FaultPath = 'vm_fault' | 'interrupts-disabled-kern-failure' | 'kernel-map-not-modelled';
 
 /** The copyio recover_table (trap.c:647 find_recovery_entry): faults in _bcopy resume at _bcopy_fail (EFAULT). */
 function find_recovery_entry(rip: bigint): bigint | null {
@@ -106,7 +107,10 @@ export function kernel_trap(k: Xnu, state: bigint): boolean {
   else if ((err & T_PF_PROT) && (rflags & RFLAGS_AC) === 0n && userMap) why = 'panic-smap';
   else if (vaddr < 4096n && rp === null) why = 'panic-null-deref';
   else {
-    const kr = userMap ? vm_fault(k, k.current!.map, Number(vaddr), protFromErr(err), false, 'THREAD_UNINT') : KERN_FAILURE;
+    // Interrupts are restored to their state at the trap; a fault taken with them off fails (trap.c).
+    const path: FaultPath = (rflags & RFLAGS_IF) === 0n ? 'interrupts-disabled-kern-failure' : userMap ? 'vm_fault' : 'kernel-map-not-modelled';
+    if (path !== 'vm_fault') decide(k, 'kernel_trap', path);
+    const kr = path === 'vm_fault' ? vm_fault(k, k.current!.map, Number(vaddr), protFromErr(err), false, 'THREAD_UNINT') : KERN_FAILURE;
     why = kr === KERN_SUCCESS ? 'resolved' : rp !== null ? 'copyio-recovery' : 'panic-no-recovery';
   }
   if (k.trace.enabled) decide(k, 'kernel_trap', why, why === 'copyio-recovery' ? `isf.rip = ${hx(rp!)} (recover table)` : undefined);
