@@ -39,6 +39,17 @@ for (const v of VERSIONS) {
       assert.equal(b.s.k.perf.page_faults, 1, 'PERF_COUNT_SW_PAGE_FAULTS counts it anyway');
     });
 
+    test(`a second fault in a VMA: ${six ? 'handled under the per-VMA lock (lock_vma_under_rcu)' : 'mmap_read_trylock + find_vma (no per-VMA lock in 5.19)'}`, () => {
+      const b = boot(v);
+      b.steps('  - mmap: {as: a, length: 8k, prot: rw, flags: [private, anonymous]}\n  - write: {addr: a, value: 1}\n');
+      b.sink.events.length = 0;
+      const [r] = b.steps('  - write: {addr: 0x7ffff7ffe000, value: 2}\n');
+      assert.equal(r!.minflt, 1);
+      const d = decisions(b.sink.events, 'do_user_addr_fault');
+      assert.equal(d.includes('per-vma-lock'), six, d.join(','));
+      assert.equal(entered(b.sink.events).includes('mmap_read_trylock'), !six);
+    });
+
     test('a write to a VMA without VM_WRITE: access_error, SEGV_ACCERR, nothing allocated', () => {
       const b = boot(v);
       const [, r] = b.steps('  - mmap: {as: ro, length: 4k, prot: r, flags: [private, anonymous]}\n  - write: {addr: ro, value: 1}\n');
