@@ -133,6 +133,7 @@ test('bare seed: step to the fault and check the page walk, the registers and th
   await press('f'); // run to the next fault
   assert.match(await text('#position'), /step 4 \(access, line 15\)/);
   assert.match(await text('#current-event'), /#PF error_code=0x6 cr2=0x7f0000001000/);
+  assert.match(await text('#explain'), /error code 0x6 says: not-present page, write access, user-mode access/);
   assert.match(await text('[data-view="regs"] .exc'), /#PF.*vector 14 error_code=0x6 cr2=0x7f0000001000/);
   assert.equal(await text('[data-view="regs"] tr[data-reg="cr2"] .val'), '0x7f0000001000');
   // The walk: PML4 -> PDPT -> PD -> PT[1], which is empty (drawn, marked as where the walk stopped).

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TraceEvent } from '../../src/trace/events.js';
 import { depths, derive, move } from '../../web/src/model/derive.js';
+import { explain } from '../../web/src/model/explain.js';
 import { LINUX_PT_REGS, XNU_SAVED_STATE64 } from '../../web/src/model/frames.js';
 import { readKernel } from '../../web/src/model/kernel-state.js';
 import { readMachine } from '../../web/src/model/machine-state.js';
@@ -109,6 +110,16 @@ test('derive on the bare seed: the faulting walk, the gate, the CPU-pushed frame
   assert.ok(d.pushed.every((p) => p.at < d.deliverAt));
   assert.equal(d.lastPte?.entryPa, '0x114000');
   assert.equal(d.counters['exceptions (#PF)'], 1);
+});
+
+test('explain: one sentence per event of the bare seed, the fault decoded', () => {
+  const r = load('scenarios/bare-user-write.yaml');
+  const at = (ev: string) => r.events.find((e) => e.ev === ev);
+  assert.equal(explain(at('exception'), 'bare'), 'Page fault (#PF, vector 14). CR2 holds the faulting address 0x7f0000001000; the error code 0x6 says: not-present page, write access, user-mode access.');
+  assert.match(explain(at('stack_switch'), 'bare'), /TSS\.RSP0 \(0xffffc90000004000\)/);
+  assert.match(explain(at('deliver'), 'bare'), /handler at 0xffffffff810000e0 at CPL 0.*interrupts are off/);
+  assert.match(explain(undefined, 'bare'), /booted/);
+  for (const e of r.events) assert.notEqual(explain(e, 'bare'), '', `a sentence for ${e.ev}`);
 });
 
 test('saved-frame layouts: pt_regs is 168 bytes with ss last; x86_saved_state64 is 208 with isf.ss last', () => {

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeEvent } from '../../src/render/index.js';
 import { depths, derive, move, type Move } from './model/derive.js';
 import { EXAMPLES, SEED } from './model/examples.js';
+import { explain } from './model/explain.js';
 import { readKernel } from './model/kernel-state.js';
 import { readMachine, type MachineView, type PtEntry, type PtTable } from './model/machine-state.js';
 import type { KernelView } from './model/kernel-state.js';
@@ -236,6 +237,7 @@ export function App() {
           {r ? `event ${cur + 1} / ${events.length}` : ''}{d.step ? ` · step ${d.step.n} (${d.step.op}, line ${d.step.line ?? '?'})` : ''}
         </span>
         <span class="cur-event" id="current-event">{e ? describeEvent(e) : r ? 'before the first step (the machine has booted)' : ''}</span>
+        {r ? <div class="explain" id="explain">{explain(e, r.kernel)}</div> : null}
       </div>
       <main>
         <aside>
