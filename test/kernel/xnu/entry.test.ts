@@ -149,3 +149,14 @@ test('no global state: two XNU machines run interleaved give the same results as
   assert.deepEqual(rb, alone(2));
   assert.notEqual(a.k.randL3, b.k.randL3);
 });
+
+test('checklist 11: a thread with debug state gets DR7 cleared on entry and its debug registers loaded on return', () => {
+  const s = boot({ seed: 1 });
+  const sink = new MemorySink();
+  s.machine.trace = sink;
+  s.k.tasks[0]!.thread.ids = true;
+  s.run({ op: 'mmap', args: { as: 'buf', length: 4096n, prot: 'rw', flags: ['private', 'anonymous'] }, proc: 'main' } as never, { kernel: 'xnu-11417', step: 1, proc: 'main', op: 'mmap' });
+  s.run({ op: 'write', args: { addr: { terms: [{ sign: 1, name: 'buf' }] }, size: 1, value: 1n }, proc: 'main' } as never, { kernel: 'xnu-11417', step: 2, proc: 'main', op: 'write' });
+  assert.deepEqual(decisions(sink.events, 'L_set_act'), ['debug-state-dr7-zeroed']);
+  assert.deepEqual(decisions(sink.events, 'ret_to_user'), ['load-debug-registers']);
+});

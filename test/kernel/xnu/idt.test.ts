@@ -91,3 +91,19 @@ test('page-table isolation: the user CR3 maps only the __HIB alias of the kernel
   const g = decodeGate(0, 0, 0);
   assert.equal(g.present, false);
 });
+
+test('the TSS: RSP0 is the double-mapped per-CPU fault stack (cd_estack); IST2 the NMI stack, IST1 = IST2 - sizeof(isf)', () => {
+  const s = boot({ seed: 9 });
+  const m = s.machine;
+  const rd = (off: number) => {
+    const r = m.tryAccess({ va: m.cpu.tr.base + BigInt(off), access: 'read', size: 8, implicit: true });
+    assert.equal(r.kind, 'ok');
+    return r.kind === 'ok' ? r.value : 0n;
+  };
+  const rsp0 = rd(0x04);
+  const ist1 = rd(0x24);
+  const ist2 = rd(0x2c);
+  assert.equal(Number((rsp0 >> 39n) & 0x1ffn), 493, 'rsp0 in the double map');
+  assert.equal(ist1, ist2 - 64n);
+  assert.equal(rsp0, ist2 + 0x1000n, 'fault stack above the NMI stack in scfstks[0]');
+});
