@@ -15,7 +15,7 @@ import { ERRNO_NAMES } from '../kernel/linux/include/uapi/asm-generic/errno-base
 import { exec_first_process } from '../kernel/linux/kernel/exec.js';
 import { pte_pfn } from '../kernel/linux/arch/x86/mm/pgtable.js';
 import { SIG_NAMES } from '../kernel/linux/kernel/signal.js';
-import { LinuxKernel, USER_BRK0, USER_INSN_IP, USER_RSP, USER_SYSCALL_IP } from '../kernel/linux/linux.js';
+import { BootError, LinuxKernel, USER_BRK0, USER_INSN_IP, USER_RSP, USER_SYSCALL_IP } from '../kernel/linux/linux.js';
 import { register_syscalls, NR } from '../kernel/linux/arch/x86/entry/syscall_64.js';
 import type { LinuxVersion } from '../kernel/linux/types.js';
 import { StepError } from './bare.js';
@@ -48,17 +48,24 @@ export interface LinuxSessionOptions {
 }
 
 export class LinuxSession {
-  readonly k: LinuxKernel;
+  readonly k!: LinuxKernel;
   private readonly names = new Map<string, bigint>();
   private readonly procs = new Map<string, LinuxTask>();
+  /** Why the kernel could not boot (then every step is an error saying so). */
+  private readonly bootError: string | null = null;
 
   constructor(readonly m: Machine, version: LinuxVersion, readonly opts: LinuxSessionOptions) {
     const ramPages = opts.ram === undefined ? undefined : Number(opts.ram / 4096n);
-    this.k = new LinuxKernel(m, version, { ramPages, seed: opts.seed });
-    const main = exec_first_process(this.k, 'main');
-    register_syscalls(this.k);
-    this.procs.set('main', main);
-    this.setSignals(main);
+    try {
+      this.k = new LinuxKernel(m, version, { ramPages, seed: opts.seed });
+      const main = exec_first_process(this.k, 'main');
+      register_syscalls(this.k);
+      this.procs.set('main', main);
+      this.setSignals(main);
+    } catch (e) {
+      if (!(e instanceof BootError)) throw e;
+      this.bootError = `machine.ram: ${e.message}`;
+    }
     this.names.set('brk0', BigInt(USER_BRK0));
     this.names.set('stack', USER_RSP);
   }
@@ -74,6 +81,7 @@ export class LinuxSession {
   }
 
   run(step: Step, base: Base): StepResult {
+    if (this.bootError !== null) return { ...base, outcome: 'error', message: this.bootError };
     const t = this.procs.get(step.proc);
     if (!t) throw new StepError(`no process '${step.proc}' (processes: ${[...this.procs.keys()].join(', ')})`);
     if (t.state === 'dead') throw new StepError(`process '${step.proc}' has exited`);

@@ -118,3 +118,23 @@ steps:
   assert.equal(r.results[0]!.outcome, 'error');
   assert.match(r.results[0]!.message!, /linux\.yaml:4:\d+: no process 'ghost'/);
 });
+
+test('a RAM too small to boot is every step\'s error, not a crash; a small one runs out of memory cleanly', () => {
+  const tiny = runScenario(scenario(`name: r
+kernel: linux-6.18
+machine: {ram: 64k}
+steps:
+  - read: {addr: 0}
+`))[0]!;
+  assert.equal(tiny.results[0]!.outcome, 'error');
+  assert.match(tiny.results[0]!.message!, /^machine\.ram: 64 KiB of RAM is too little to boot Linux/);
+  const small = runScenario(scenario(`name: r
+kernel: linux-6.18
+machine: {ram: 1m}
+steps:
+  - mmap: {as: a, length: 2m, prot: rw, flags: [private, anonymous, populate]}
+  - fork: {as: c}
+  - write: {addr: a+1m, value: 1}
+`))[0]!;
+  for (const r of small.results) assert.ok(['ok', 'error'].includes(r.outcome), JSON.stringify(r));
+});

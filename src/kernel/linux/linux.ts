@@ -27,13 +27,15 @@ import { layout_usercopy } from './arch/x86/lib/usercopy.js';
 import { idt_map_in_cea, setup_cpu_entry_area } from './arch/x86/mm/cpu_entry_area.js';
 import type { ExceptionTableEntry } from './arch/x86/mm/extable.js';
 import { exc_page_fault } from './arch/x86/mm/fault.js';
-import { PAGE_KERNEL, alloc_kernel_table, init_mem_mapping, kernel_map_page, map_kernel_text, preallocate_vmalloc_pages } from './arch/x86/mm/init_64.js';
+import { BootError, PAGE_KERNEL, alloc_kernel_table, init_mem_mapping, kernel_map_page, map_kernel_text, preallocate_vmalloc_pages } from './arch/x86/mm/init_64.js';
 import { pti_init } from './arch/x86/mm/pti.js';
 import { switch_mm_irqs_off } from './arch/x86/mm/tlb.js';
 import type { MmStruct } from './include/linux/mm_types.js';
 import { init_mm_struct } from './mm/mm_init.js';
 import { MemMap, setup_zero_page } from './mm/page_alloc.js';
 import { featuresOf, type LinuxFeatures, type LinuxVersion, type PerfSw, type VmStat } from './types.js';
+
+export { BootError };
 
 export interface LinuxBootOptions {
   /** RAM in 4 KiB pages (default 64 MiB). */
@@ -76,7 +78,9 @@ export class LinuxKernel implements X86Kernel {
     this.pti = opts.pti ?? true;
     this.crng_state = (opts.seed ?? 0) * 2654435761 + 1;
     this.comm = opts.comm ?? 'a.out';
-    this.memmap = new MemMap(machine, opts.ramPages ?? 16384);
+    const ramPages = opts.ramPages ?? 16384;
+    if (ramPages < 256) throw new BootError(`${ramPages * 4} KiB of RAM is too little to boot Linux (the model needs 1 MiB)`);
+    this.memmap = new MemMap(machine, ramPages);
     const pgd = this.memmap.alloc_pages(null, this.pti ? 1 : 0, 'swapper_pg_dir');
     this.memmap.reserve(pgd);
     if (this.pti) this.memmap.reserve(pgd + 1);

@@ -11,6 +11,8 @@ import { read, write, quiet } from '../arch/x86/entry/calling.js';
 import { decide, fentry, fexit } from '../arch/x86/kernel/ftrace.js';
 import { ENOMEM } from '../include/uapi/asm-generic/errno-base.js';
 import { dup_mm } from './fork.js';
+import { BootError } from '../arch/x86/mm/init_64.js';
+import { mmput } from '../mm/mm_init.js';
 
 /** The task side of the kernel: a new task for the child (LinuxKernel.new_task). */
 export interface TaskFactory extends X86Kernel {
@@ -38,7 +40,16 @@ export function sys_fork(k: TaskFactory): number {
     fexit(k, 'kernel_clone', '-ENOMEM');
     return -ENOMEM;
   }
-  const child = k.new_task(parent.name, mm, parent);
+  let child: LinuxTask;
+  try {
+    child = k.new_task(parent.name, mm, parent); // dup_task_struct: the stack may not fit in RAM
+  } catch (e) {
+    if (!(e instanceof BootError)) throw e;
+    if (mm) mmput(k, mm);
+    decide(k, 'kernel_clone', 'dup_task_struct failed');
+    fexit(k, 'kernel_clone', '-ENOMEM');
+    return -ENOMEM;
+  }
   child.min_flt = 0; // copy_process(): the child's fault counters start at zero
   child.maj_flt = 0;
   copy_thread(k, child);

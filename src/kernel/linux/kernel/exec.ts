@@ -7,6 +7,7 @@
 
 import { RFLAGS_FIXED, RFLAGS_IF } from '../../../hw/regs.js';
 import type { LinuxTask } from '../arch/x86/include/asm/processor.js';
+import { BootError } from '../arch/x86/mm/init_64.js';
 import {
   FAULT_FLAG_WRITE, VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_STACK_FLAGS, VM_WRITE,
 } from '../include/linux/mm_types.js';
@@ -23,7 +24,7 @@ const STACK_SIZE = 132 * 1024; // the initial stack VMA (stack_expand = 128 KiB 
 /** Create the first process `name` with its address space; it becomes `current`. */
 export function exec_first_process(k: LinuxKernel, name: string): LinuxTask {
   const mm = mm_alloc(k);
-  if (!mm) throw new Error('exec: out of memory');
+  if (!mm) throw new BootError('out of memory creating the first process');
   const t = k.new_task(name, mm, null);
   const text = vm_area_alloc(mm, USER_TEXT, USER_TEXT + 0x2000, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC, USER_TEXT / 4096);
   vma_set_page_prot(text);

@@ -42,10 +42,13 @@ export function kernelGlobal(k: X86Kernel): number {
   return k.pti ? 0 : G;
 }
 
+/** The machine cannot boot this kernel (too little RAM): a user-facing error, not a model bug. */
+export class BootError extends Error {}
+
 /** Allocate a zeroed page-table page for the kernel (boot-time tables are never freed). */
 export function alloc_kernel_table(k: X86Kernel, why: string): number {
   const pfn = k.memmap.alloc_page(null, why);
-  if (pfn < 0) throw new Error(`boot: out of memory allocating ${why}`);
+  if (pfn < 0) throw new BootError(`out of memory at boot allocating ${why} (${k.memmap.totalPages} pages of RAM)`);
   k.memmap.reserve(pfn);
   return pfn;
 }
