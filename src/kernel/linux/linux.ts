@@ -80,6 +80,8 @@ export class LinuxKernel implements X86Kernel {
     this.comm = opts.comm ?? 'a.out';
     const ramPages = opts.ramPages ?? 16384;
     if (ramPages < 256) throw new BootError(`${ramPages * 4} KiB of RAM is too little to boot Linux (the model needs 1 MiB)`);
+    const maxPages = Math.min(1 << 20, 2 ** (machine.mem.maxPhyAddr - 12));
+    if (ramPages > maxPages) throw new BootError(`${ramPages / 256} MiB of RAM is more than the model boots with (at most ${maxPages / 256} MiB here: 4 GiB, and below MAXPHYADDR)`);
     this.memmap = new MemMap(machine, ramPages);
     const pgd = this.memmap.alloc_pages(null, this.pti ? 1 : 0, 'swapper_pg_dir');
     this.memmap.reserve(pgd);
