@@ -89,8 +89,11 @@ export function FramesView(props: { m: MachineView; k: KernelView; d: Derived; k
       }
     }
   } else collect(m.root, rows);
-  const list = [...rows.values()].sort((a, b) => a.pfn - b.pfn);
+  // Frames the kernel allocated or freed so far show too, with why (a page table, a stack, …).
   const touched = new Set(d.frames.map((f) => Number(f.pfn)));
+  const why = new Map(d.frames.map((f) => [Number(f.pfn), `${f.what === 'alloc' ? 'allocated' : 'freed'}: ${f.why}`]));
+  for (const pfn of touched) if (!rows.has(pfn)) rows.set(pfn, { pfn, maps: [], tables: false });
+  const list = [...rows.values()].sort((a, b) => a.pfn - b.pfn);
   const shown = list.filter((r) => r.maps.length > 0 || touched.has(r.pfn)).slice(0, 200);
   return (
     <Panel id="frames" title="Physical frames" sub={`${list.filter((r) => r.tables).length} page-table frames, ${list.filter((r) => r.maps.length).length} mapped frames (${k.roots.length ? `user pages of ${k.roots.length} process${k.roots.length > 1 ? 'es' : ''}` : 'under CR3'})${k.zeroPfn !== null ? `, zero page pfn 0x${k.zeroPfn.toString(16)}` : ''}`}>
@@ -102,7 +105,7 @@ export function FramesView(props: { m: MachineView; k: KernelView; d: Derived; k
             return (
               <tr class={r.pfn === k.zeroPfn ? 'zero' : ''} data-pfn={`0x${r.pfn.toString(16)}`}>
                 <td>0x{r.pfn.toString(16)}{r.pfn === k.zeroPfn ? ' (zero page)' : ''}</td>
-                <td class="small">{r.maps.join('; ') || (r.tables ? 'page table' : '')}{r.maps.length > 1 ? ` — ${r.maps.length} mappings` : ''}</td>
+                <td class="small">{r.maps.join('; ') || (r.tables ? 'page table' : why.get(r.pfn) ?? '')}{r.maps.length > 1 ? ` — ${r.maps.length} mappings` : ''}</td>
                 <td class="small">{info ? Object.entries(info).filter(([a]) => /count|flags|mapping|index|ref/i.test(a)).map(([a, b]) => `${a}=${b}`).join(' ') : k.kind === 'bare' ? 'no OS: no refcounts' : 'not available'}</td>
               </tr>
             );
