@@ -211,11 +211,16 @@ export class XnuSession {
     if (tr.signal) {
       out.signal = { signo: tr.signal.signo, name: signalName(tr.signal.signo), code: tr.signal.code, addr: hex(tr.signal.addr), trapno: tr.signal.trapno, err: tr.signal.err };
       out.message = tr.killed
-        ? `${t.name}[${t.proc.p_pid}] killed by ${signalName(tr.signal.signo)} (core dumped); EXC_BAD_ACCESS (${krName(tr.mach_exception?.code ?? 0)})`
+        ? `${t.name}[${t.proc.p_pid}] killed by ${signalName(tr.signal.signo)} (core dumped); EXC_BAD_ACCESS (${excCodeName(tr.signal.trapno, tr.mach_exception?.code ?? 0)})`
         : `${signalName(tr.signal.signo)} handled: the handler skips the access`;
     }
     return out;
   }
+}
+
+/** The code of EXC_BAD_ACCESS: a kern_return_t for a #PF, EXC_I386_GPFLT for a #GP. */
+function excCodeName(trapno: number, code: number): string {
+  return trapno === 13 ? 'EXC_I386_GPFLT' : krName(code);
 }
 
 function sys(r: StepResult, res: SysResult, name: string): StepResult {
