@@ -11,7 +11,7 @@ import { find_vma } from '../../../../src/kernel/linux/mm/vma.js';
 import { mmglobals } from '../../../../src/kernel/linux/mm/mm_init.js';
 import { VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_GROWSDOWN } from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import {
-  MADV_DONTFORK, MADV_DONTNEED, MADV_FREE, MADV_WIPEONFORK, MADV_KEEPONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
+  MADV_DOFORK as M_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE, MADV_WIPEONFORK, MADV_KEEPONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
   MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MCL_CURRENT, MLOCK_ONFAULT, PROT_NONE, PROT_READ, PROT_WRITE, MADV_WILLNEED,
 } from '../../../../src/kernel/linux/include/uapi/asm-generic/mman-common.js';
 import { EACCES, EEXIST, EINVAL, ENOMEM } from '../../../../src/kernel/linux/include/uapi/asm-generic/errno-base.js';
@@ -310,5 +310,25 @@ for (const v of VERSIONS) {
     assert.equal(sys_mmap(k, 0, P, RW, PRIV, -1, 1), -EINVAL, 'unaligned offset');
     mmglobals(k).cap_sys_rawio = true;
     assert.equal(sys_mmap(k, 0x1000, P, RW, PRIV | MAP_FIXED, -1, 0), 0x1000);
+  });
+}
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: checklist 36: madvise(DONTFORK) and mlock on the middle page split [a: 3p] in three; undoing them merges it back`, () => {
+    const k = bootKernel(v);
+    const a = sys_mmap(k, 0, 3 * P, RW, PRIV, -1, 0);
+    ok(userAccess(k, a + P, 'write', 1n)); // an anon_vma: the pieces must keep sharing it to merge
+    const three = [[a, a + P], [a + P, a + 2 * P], [a + 2 * P, a + 3 * P]];
+    assert.equal(sys_madvise(k, a + P, P, MADV_DONTFORK), 0);
+    assert.deepEqual(vmaList(mmOf(k)), three);
+    assert.equal(sys_madvise(k, a + P, P, M_DOFORK), 0);
+    assert.deepEqual(vmaList(mmOf(k)), [[a, a + 3 * P]]);
+    assert.equal(sys_mlock(k, a + P, P), 0);
+    assert.deepEqual(vmaList(mmOf(k)), three);
+    assert.equal(mmOf(k).locked_vm, 1);
+    assert.equal(sys_munlock(k, a + P, P), 0);
+    assert.deepEqual(vmaList(mmOf(k)), [[a, a + 3 * P]]);
+    assert.equal(mmOf(k).locked_vm, 0);
+    assert.equal(mmOf(k).map_count, 1);
   });
 }
