@@ -106,3 +106,15 @@ test('minherit: holes allowed, the range is clipped, a bad value is EINVAL (scen
   const es = entriesOf(s.k.tasks[0]!.map).filter((e) => e.vme_start >= BUF && e.vme_start < BUF + 0x10000);
   assert.deepEqual(es.map((e) => [e.vme_start - BUF, e.inheritance]), [[0, 1], [0x1000, 2]]);
 });
+
+test('madvise DONTNEED on XNU deactivates (inactive queue, A cleared) without freeing; FREE marks an unshared object\'s pages clean', () => {
+  const { s, events } = session([MMAP, '- write: {addr: buf, value: 1}', '- madvise: {addr: buf, length: 4k, advice: dontneed}']);
+  const k = s.k;
+  const e = vm_map_lookup_entry(k.tasks[0]!.map, BUF).entry;
+  const m = e.object!.memq.get(0)!;
+  assert.equal(m.vmp_q_state, 11, 'VM_PAGE_ON_INACTIVE_INTERNAL_Q');
+  assert.equal(pmap_find_phys(k, k.tasks[0]!.map.pmap, BUF), m.phys_page, 'still mapped');
+  assert.ok(decisions(events, 'vm_map_behavior_set').includes('msync-deactivate'));
+  const f = session([MMAP, '- write: {addr: buf, value: 1}', '- fork: {as: c}', '- madvise: {addr: buf, length: 4k, advice: free}']);
+  assert.deepEqual(decisions(f.events, 'vm_object_deactivate_pages'), ['object-shared-no-kill']);
+});

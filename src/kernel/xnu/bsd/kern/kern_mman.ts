@@ -10,10 +10,11 @@ import type { Task } from '../../osfmk/kern/task.js';
 import { vm_map_enter } from '../../osfmk/vm/vm_map.js';
 import { vm_map_delete } from '../../osfmk/vm/vm_map_ops.js';
 import { mach_vm_deallocate, mach_vm_inherit, mach_vm_protect } from '../../osfmk/vm/vm_user.js';
+import { vm_map_behavior_set, type VmBehavior } from '../../osfmk/vm/vm_map_behavior.js';
 
 const FILE = 'bsd/kern/kern_mman.c';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT';
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTSUP';
 export type SysResult = { error: 0; ret: bigint } | { error: Errno; ret?: undefined };
 
 export interface MmapFlags {
@@ -83,5 +84,33 @@ export function minherit(k: Xnu, t: Task, addr: bigint, len: bigint, inh: number
   const kr = mach_vm_inherit(k, t.map, addr, len, inh);
   const r = kr === KERN_SUCCESS ? ok(0n) : fail('EINVAL');
   leave(k, 'minherit', r.error === 0 ? '0' : r.error);
+  return r;
+}
+
+const ADVICE_BEHAVIOR: Readonly<Record<string, VmBehavior>> = {
+  normal: 'VM_BEHAVIOR_DEFAULT', random: 'VM_BEHAVIOR_RANDOM', sequential: 'VM_BEHAVIOR_SEQUENTIAL', willneed: 'VM_BEHAVIOR_WILLNEED',
+  dontneed: 'VM_BEHAVIOR_DONTNEED', free: 'VM_BEHAVIOR_FREE',
+};
+
+type MadviseDecision = 'behavior' | 'pageout-release-kernel' | 'not-an-xnu-advice' | 'range-overflows';
+
+/**
+ * madvise (kern_mman.c): advice -> vm_behavior; MADV_PAGEOUT is ENOTSUP on RELEASE kernels;
+ * Linux-only advice (DONTFORK, WIPEONFORK, COLD, ...) is EINVAL; KERN_INVALID_ADDRESS is EINVAL.
+ */
+export function madvise(k: Xnu, t: Task, addr: bigint, len: bigint, advice: string): SysResult {
+  enter(k, 'madvise', FILE, k.trace.enabled ? { addr: `0x${addr.toString(16)}`, len: `0x${len.toString(16)}`, behav: advice } : undefined);
+  const behavior = ADVICE_BEHAVIOR[advice];
+  const end = addr + len;
+  const why: MadviseDecision = advice === 'pageout' ? 'pageout-release-kernel' : behavior === undefined ? 'not-an-xnu-advice' : end > BigInt(t.map.header.vme_end) || end < addr ? 'range-overflows' : 'behavior';
+  decide(k, 'madvise', why);
+  let r: SysResult;
+  if (why === 'pageout-release-kernel') r = fail('ENOTSUP');
+  else if (why !== 'behavior') r = fail('EINVAL');
+  else {
+    const kr = vm_map_behavior_set(k, t.map, Number(addr & ~0xfffn), Number((end + 0xfffn) & ~0xfffn), behavior!);
+    r = kr === KERN_SUCCESS ? ok(0n) : fail('EINVAL');
+  }
+  leave(k, 'madvise', r.error === 0 ? '0' : r.error);
   return r;
 }

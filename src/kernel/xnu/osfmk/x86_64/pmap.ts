@@ -293,3 +293,15 @@ export function pmap_page_protect_readonly(k: Xnu, pfn: number): void {
   }
   leave(k, 'pmap_page_protect');
 }
+
+/** pmap_clear_refmod (pmap_x86_common.c): clear A (and D with `mod`) in every mapping of `pfn`, flushing each. */
+export function pmap_clear_refmod(k: Xnu, pfn: number, mod: boolean): void {
+  for (const pv of k.pvHead.get(pfn) ?? []) {
+    const at = pmap_pte(k, pv.pmap, pv.va, false);
+    const lo = k.m.mem.read32(at);
+    const nlo = lo & ~(A | (mod ? D : 0));
+    if (nlo === lo) continue;
+    writePte(k, at, nlo, k.m.mem.read32(at + 4), pv.va);
+    pmapUpdateTlbs(k, pv.pmap, pv.va);
+  }
+}
