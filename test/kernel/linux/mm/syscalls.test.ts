@@ -12,7 +12,7 @@ import { mmglobals } from '../../../../src/kernel/linux/mm/mm_init.js';
 import { VM_LOCKED, VM_DONTCOPY, VM_WIPEONFORK, VM_GROWSDOWN } from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import {
   MADV_DOFORK as M_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE, MADV_WIPEONFORK, MADV_KEEPONFORK, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE,
-  MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MCL_CURRENT, MLOCK_ONFAULT, PROT_NONE, PROT_READ, PROT_WRITE, MADV_WILLNEED,
+  MAP_GROWSDOWN, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MCL_CURRENT, MCL_FUTURE, MLOCK_ONFAULT, PROT_NONE, PROT_READ, PROT_WRITE, MADV_WILLNEED,
 } from '../../../../src/kernel/linux/include/uapi/asm-generic/mman-common.js';
 import { EACCES, EEXIST, EINVAL, ENOMEM } from '../../../../src/kernel/linux/include/uapi/asm-generic/errno-base.js';
 import { bootKernel, decisions, forkTask, mmOf, pfnAt, switchTo, userAccess, vmaList, VERSIONS } from './kernel.js';
@@ -330,5 +330,19 @@ for (const v of VERSIONS) {
     assert.deepEqual(vmaList(mmOf(k)), [[a, a + 3 * P]]);
     assert.equal(mmOf(k).locked_vm, 0);
     assert.equal(mmOf(k).map_count, 1);
+  });
+}
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: checklist 46: MCL_FUTURE makes later mmaps locked and populated; without CAP_IPC_LOCK past RLIMIT_MEMLOCK they fail (EAGAIN)`, () => {
+    const k = bootKernel(v);
+    assert.equal(sys_mlockall(k, MCL_FUTURE), 0);
+    const a = sys_mmap(k, 0, 2 * P, RW, PRIV, -1, 0);
+    assert.ok(find_vma(k, mmOf(k), a)!.vm_flags & VM_LOCKED);
+    assert.equal(mmOf(k).rss_stat.anon, 2, 'populated');
+    mmglobals(k).cap_ipc_lock = false;
+    k.current.rlim = { memlock: 4 * P };
+    assert.equal(sys_mmap(k, 0, 4 * P, RW, PRIV | MAP_POPULATE, -1, 0), -11, 'mlock_future_check: EAGAIN');
+    assert.equal(sys_mlockall(k, 12), -EINVAL, 'unknown flag bits');
   });
 }
