@@ -53,6 +53,14 @@ export function deriveCtl(cpu: CpuState, maxPhyAddr: number, page1g: boolean, ca
   return ctl;
 }
 
+/** After a MOV to CR3 only the root table and the PCID change: update them in place. */
+export function updateCr3(ctl: PagingCtl, cr3: bigint, maxPhyAddr: number): void {
+  const hi = Number(cr3 >> 32n) & ((1 << (maxPhyAddr - 32)) - 1); // address bits maxPhyAddr-1:32
+  const lo = Number(cr3 & 0xffffffffn);
+  ctl.rootPa = hi * 4294967296 + (lo >>> 12) * 4096;
+  ctl.pcid = ctl.pcide ? lo & 0xfff : 0;
+}
+
 function deriveFlags(cpu: CpuState, maxPhyAddr: number, page1g: boolean): PagingCtl {
   const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
   const addrMask = (1n << BigInt(maxPhyAddr)) - 1n;

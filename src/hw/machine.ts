@@ -6,7 +6,7 @@
 // side by side in one process.
 
 import { hex, nullSink, type AccessKind, type PageSize, type TraceSink } from '../trace/events.js';
-import { deriveCtl, type PagingCtl } from './ctl.js';
+import { deriveCtl, updateCr3, type PagingCtl } from './ctl.js';
 import { deliverException } from './delivery.js';
 import { GP, PF, SS, vectorMnemonic } from './exceptions.js';
 import {
@@ -503,7 +503,9 @@ export class Machine {
     const old = this.cpu[name];
     this.cpu[name] = BigInt.asUintN(64, v);
     // Of RFLAGS only AC matters to paging (SMAP); deliveries and IRETQ rewrite RFLAGS constantly.
-    if (name === 'rflags' ? ((old ^ this.cpu.rflags) & RFLAGS_AC) !== 0n : name !== 'cr2') this.syncCtl();
+    // CR3 changes only the root and the PCID (a kernel with PTI writes it twice per fault).
+    if (name === 'cr3') updateCr3(this.ctl, this.cpu.cr3, this.mem.maxPhyAddr);
+    else if (name === 'rflags' ? ((old ^ this.cpu.rflags) & RFLAGS_AC) !== 0n : name !== 'cr2') this.syncCtl();
     if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }
 
