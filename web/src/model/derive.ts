@@ -38,6 +38,8 @@ export interface Derived {
   access: { va: string; access: string; mode: string; cpl: number; size: number; what?: string; at: number } | null;
   tlbResult: { what: 'hit' | 'miss' | 'fill'; va: string; at: number } | null;
   walk: WalkStep[];
+  /** The walk of the latest access of any kind (an implicit IDT or stack access included). */
+  lastWalk: WalkStep[];
   walkFault: { level: Level; reason: string; errorCode: number } | null;
   walkOk: { pa: string; pageSize: string; rights: string } | null;
   exception: { vector: number; name: string; errorCode?: number; cr2?: string; reason: string; at: number } | null;
@@ -66,7 +68,7 @@ export interface Derived {
 /** Derive the views' trace state after event `cur` (-1: before the first event). */
 export function derive(events: readonly TraceEvent[], cur: number): Derived {
   const d: Derived = {
-    step: null, stack: [], access: null, tlbResult: null, walk: [], walkFault: null, walkOk: null,
+    step: null, stack: [], access: null, tlbResult: null, walk: [], lastWalk: [], walkFault: null, walkOk: null,
     exception: null, gate: null, stackSwitch: null, pushed: [], deliver: null, iret: null, lastPte: null,
     ptesWritten: new Set(), flushes: [], counters: {}, logs: [], signals: [], frames: [],
     cr3: null, accessCr3: null, deliverAt: -1, savedRegs: null,
@@ -78,12 +80,13 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
       case 'step':
         d.step = { n: e.step, op: e.op, proc: e.proc, line: e.line, at: i };
         d.stack = [];
-        d.access = null; d.walk = []; d.walkFault = null; d.walkOk = null; d.tlbResult = null;
+        d.access = null; d.walk = []; d.lastWalk = []; d.walkFault = null; d.walkOk = null; d.tlbResult = null;
         d.exception = null; d.gate = null; d.stackSwitch = null; d.pushed = []; d.deliver = null; d.iret = null;
         d.deliverAt = -1; d.savedRegs = null;
         count('steps');
         break;
       case 'access':
+        d.lastWalk = [];
         // A nested implicit access (IDT read, push) does not replace the faulting access on display.
         if (!e.implicit || !d.exception) {
           d.access = { va: e.va, access: e.access, mode: e.mode, cpl: e.cpl, size: e.size, what: e.what, at: i };
@@ -101,6 +104,7 @@ export function derive(events: readonly TraceEvent[], cur: number): Derived {
         break;
       case 'walk':
         if (d.access && !(d.exception && d.access.at < d.exception.at)) d.walk.push({ ...e, at: i });
+        d.lastWalk.push({ ...e, at: i });
         count('walk entries read');
         break;
       case 'walk_fault':

@@ -80,6 +80,8 @@ export function PageTableTree(props: { root: PtTable | null; cr3: string; d: Der
   });
   const width = (h.height + 1) * colW + 20;
   const height = maxX - minX + rowH + 10;
+  // The walk of an implicit access (the IDT read, a push) made since, drawn dashed.
+  const otherWalk = new Set(d.lastWalk.filter((w) => !walkPa.has(Number(w.entryPa))).map((w) => Number(w.entryPa)));
   const faultPa = d.walkFault ? Number(d.walk[d.walk.length - 1]?.entryPa ?? -1) : -1;
   const written = d.lastPte ? Number(d.lastPte.entryPa) : -1;
   const toggle = (id: string) => {
@@ -99,6 +101,7 @@ export function PageTableTree(props: { root: PtTable | null; cr3: string; d: Der
           const order = e ? walkPa.get(e.pa) : undefined;
           const cls = ['pt-node', n.data.kind];
           if (order !== undefined) cls.push('on-walk');
+          else if (e && otherWalk.has(e.pa)) cls.push('other-walk');
           if (e && e.pa === faultPa) cls.push('walk-fault');
           if (e && e.pa === written) cls.push('written');
           if (e && props.selected?.pa === e.pa) cls.push('selected');
