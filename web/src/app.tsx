@@ -227,7 +227,7 @@ export function App() {
           <input id="open-file" type="file" accept=".yaml,.yml,.json,text/yaml,application/json" onChange={(ev) => openFile((ev.currentTarget as HTMLInputElement).files?.[0])} />
         </label>
         <span class="title">{parsed.ok ? parsed.scenario.name : 'scenario has an error'}</span>
-        <span class="keys muted">keys: → step · ← back · i into · o over · u out · f fault · n/p step · e end · Home restart</span>
+        <span class="keys muted">keys: → step · ← back · i into · o over · u out · f fault · n/p step · e end · Home restart · Esc leaves the editor</span>
       </header>
       <div class="controls" role="toolbar" aria-label="step controls">
         {BUTTONS.map(([how, label, title]) => (

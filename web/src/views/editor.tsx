@@ -30,6 +30,8 @@ export function Editor(props: { text: string; file: string; error: InputError | 
           <textarea
             id="scenario-text" spellcheck={false} value={props.text} aria-label={`scenario ${props.file}`}
             onInput={(e) => props.onChange((e.currentTarget as HTMLTextAreaElement).value)} onScroll={sync}
+            onKeyDown={(e) => e.key === 'Escape' && (e.currentTarget as HTMLTextAreaElement).blur()}
+            title="Escape leaves the editor so the step keys work again"
           />
         </div>
       </div>
