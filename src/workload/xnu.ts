@@ -10,7 +10,7 @@ import { A, D } from '../hw/pte.js';
 import { bootXnu } from '../kernel/xnu/boot.js';
 import { fork1 } from '../kernel/xnu/bsd/kern/kern_fork.js';
 import { exit1 } from '../kernel/xnu/bsd/kern/kern_exit.js';
-import { madvise, mmap, mprotect, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
+import { madvise, mlock, mmap, mprotect, munlock, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
 import { signalName } from '../kernel/xnu/bsd/kern/kern_sig.js';
 import { USRSTACK64 } from '../kernel/xnu/bsd/kern/mach_loader.js';
 import { getentropy } from '../kernel/xnu/bsd/dev/random/randomdev.js';
@@ -25,7 +25,7 @@ import { evalExpr, type Expr } from './scenario/expr.js';
 import type { Step } from './scenario/schema.js';
 
 export const XNU_OPS = [
-  'mmap', 'munmap', 'mprotect', 'madvise', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
+  'mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
   'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect', 'mach_vm_read', 'mach_vm_read_overwrite',
 ] as const;
 
@@ -133,6 +133,8 @@ export class XnuSession {
       case 'munmap': return sys(r, munmap(k, t, this.addr(step.args.addr), step.args.length), 'munmap');
       case 'mprotect': return sys(r, mprotect(k, t, this.addr(step.args.addr), step.args.length, PROT_BITS[step.args.prot]!), 'mprotect');
       case 'madvise': return sys(r, madvise(k, t, this.addr(step.args.addr), step.args.length, step.args.advice), 'madvise');
+      case 'mlock': return sys(r, mlock(k, t, this.addr(step.args.addr), step.args.length), 'mlock');
+      case 'munlock': return sys(r, munlock(k, t, this.addr(step.args.addr), step.args.length), 'munlock');
       case 'minherit': return sys(r, minherit(k, t, this.addr(step.args.addr), step.args.length, INHERIT[step.args.inherit]!), 'minherit');
       case 'fork': {
         if (this.procs.has(step.args.as) && !this.procs.get(step.args.as)!.proc.exited) throw new StepError(`a process named '${step.args.as}' already exists`);

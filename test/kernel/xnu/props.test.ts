@@ -18,6 +18,7 @@ type Op =
   | { op: 'mmap'; page: number; pages: number; prot: 'r' | 'rw'; shared: boolean }
   | { op: 'munmap' | 'mprotect'; page: number; pages: number; prot: 'none' | 'r' | 'rw' }
   | { op: 'minherit'; page: number; pages: number; inherit: 'share' | 'copy' | 'none' }
+  | { op: 'mlock' | 'munlock'; page: number; pages: number }
   | { op: 'read' | 'write'; page: number; proc: number }
   | { op: 'fork' } | { op: 'exit'; proc: number };
 
@@ -26,6 +27,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constantFrom('munmap' as const, 'mprotect' as const), page: fc.integer({ min: 0, max: 15 }), pages: fc.integer({ min: 1, max: 4 }), prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) }),
   fc.record({ op: fc.constant('minherit' as const), page: fc.integer({ min: 0, max: 15 }), pages: fc.integer({ min: 1, max: 4 }), inherit: fc.constantFrom('share' as const, 'copy' as const, 'none' as const) }),
   fc.record({ op: fc.constantFrom('read' as const, 'write' as const), page: fc.integer({ min: 0, max: 18 }), proc: fc.nat(3) }),
+  fc.record({ op: fc.constantFrom('mlock' as const, 'munlock' as const), page: fc.integer({ min: 0, max: 15 }), pages: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ op: fc.constant('fork' as const) }),
   fc.record({ op: fc.constant('exit' as const), proc: fc.integer({ min: 1, max: 3 }) }),
 );
@@ -38,6 +40,7 @@ function toStep(o: Op, procs: string[], n: number): Step | null {
     case 'munmap': return { ...base, op: 'munmap', args: { addr: addr(o.page), length: BigInt(o.pages * 4096) } } as never;
     case 'mprotect': return { ...base, op: 'mprotect', args: { addr: addr(o.page), length: BigInt(o.pages * 4096), prot: o.prot } } as never;
     case 'minherit': return { ...base, op: 'minherit', args: { addr: addr(o.page), length: BigInt(o.pages * 4096), inherit: o.inherit } } as never;
+    case 'mlock': case 'munlock': return { ...base, op: o.op, args: { addr: addr(o.page), length: BigInt(o.pages * 4096) } } as never;
     case 'read': case 'write': {
       const proc = procs[o.proc % procs.length]!;
       return { proc, op: o.op, args: { addr: addr(o.page), size: 1, value: o.op === 'write' ? BigInt(n & 0xff) : undefined } } as never;
@@ -86,6 +89,16 @@ function checkInvariants(s: XnuSession): void {
   }
   const q = k.pages;
   assert.equal(q.vm_page_free_count, q.lastPfn - q.nextFresh + q.free.length);
+  for (const t of live) {
+    for (const e of entriesOf(t.map)) {
+      assert.ok(e.wired_count === (e.user_wired_count > 0 ? 1 : 0), 'wired_count follows the user wiring');
+      if (e.wired_count === 0 || !e.object || e.protection === 0) continue;
+      for (let va = e.vme_start; va < e.vme_end; va += 4096) {
+        const m = e.object.memq.get(va - e.vme_start + e.vme_offset);
+        assert.ok(m && m.wire_count > 0, `a wired entry's page at ${va.toString(16)} is resident and wired`);
+      }
+    }
+  }
 }
 
 test('random mmap/munmap/mprotect/minherit/read/write/fork/exit keep the VM consistent (trees, refcounts, PTEs, free count)', () => {

@@ -3,7 +3,7 @@
 // Simplified: no file mappings (the files issue), no MAP_JIT/MAP_RESILIENT_*, no VM tags in fd.
 
 import {
-  decide, enter, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE, KERN_SUCCESS, VM_INHERIT_DEFAULT,
+  decide, enter, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, VM_INHERIT_DEFAULT,
   VM_INHERIT_SHARE, VM_PROT_ALL, VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE, type Xnu,
 } from '../../xnu.js';
 import type { Task } from '../../osfmk/kern/task.js';
@@ -11,10 +11,11 @@ import { vm_map_enter } from '../../osfmk/vm/vm_map.js';
 import { vm_map_delete } from '../../osfmk/vm/vm_map_ops.js';
 import { mach_vm_deallocate, mach_vm_inherit, mach_vm_protect } from '../../osfmk/vm/vm_user.js';
 import { vm_map_behavior_set, type VmBehavior } from '../../osfmk/vm/vm_map_behavior.js';
+import { vm_map_unwire, vm_map_wire } from '../../osfmk/vm/vm_map_wire.js';
 
 const FILE = 'bsd/kern/kern_mman.c';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTSUP';
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTSUP' | 'EAGAIN';
 export type SysResult = { error: 0; ret: bigint } | { error: Errno; ret?: undefined };
 
 export interface MmapFlags {
@@ -112,5 +113,29 @@ export function madvise(k: Xnu, t: Task, addr: bigint, len: bigint, advice: stri
     r = kr === KERN_SUCCESS ? ok(0n) : fail('EINVAL');
   }
   leave(k, 'madvise', r.error === 0 ? '0' : r.error);
+  return r;
+}
+
+/** mlock (kern_mman.c): vm_map_wire_kernel(user_wire); RESOURCE_SHORTAGE EAGAIN, PROTECTION_FAILURE EACCES, else ENOMEM. */
+export function mlock(k: Xnu, t: Task, addr: bigint, len: bigint): SysResult {
+  enter(k, 'mlock', FILE);
+  if (len === 0n) {
+    decide(k, 'mlock', 'zero-length');
+    leave(k, 'mlock', '0');
+    return ok(0n);
+  }
+  const start = addr & ~0xfffn;
+  const kr = vm_map_wire(k, t.map, Number(start), Number((addr + len + 0xfffn) & ~0xfffn));
+  const r = kr === KERN_SUCCESS ? ok(0n) : fail(kr === KERN_PROTECTION_FAILURE ? 'EACCES' : kr === KERN_RESOURCE_SHORTAGE ? 'EAGAIN' : 'ENOMEM');
+  leave(k, 'mlock', r.error === 0 ? '0' : r.error);
+  return r;
+}
+
+/** munlock (kern_mman.c): mach_vm_wire_kernel(VM_PROT_NONE) unwires; any failure is ENOMEM. */
+export function munlock(k: Xnu, t: Task, addr: bigint, len: bigint): SysResult {
+  enter(k, 'munlock', FILE);
+  const kr = len === 0n ? KERN_SUCCESS : vm_map_unwire(k, t.map, Number(addr & ~0xfffn), Number((addr + len + 0xfffn) & ~0xfffn));
+  const r = kr === KERN_SUCCESS ? ok(0n) : fail('ENOMEM');
+  leave(k, 'munlock', r.error === 0 ? '0' : r.error);
   return r;
 }

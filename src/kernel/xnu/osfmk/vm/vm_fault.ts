@@ -16,7 +16,7 @@ import { vm_map_lookup_and_lock_object } from './vm_map_lookup.js';
 import { MEMORY_OBJECT_COPY_DELAY, MEMORY_OBJECT_COPY_DELAY_FORK, vm_object_collapse, type VmObject } from './vm_object.js';
 import {
   vm_page_activate, vm_page_copy, vm_page_enqueue_local, vm_page_free, vm_page_grab, vm_page_insert, vm_page_lookup, vm_page_wakeup_done,
-  vm_page_zero_fill, type VmPage,
+  vm_page_wire, vm_page_zero_fill, type VmPage,
 } from './vm_page.js';
 
 const FILE = 'osfmk/vm/vm_fault.c';
@@ -53,6 +53,8 @@ interface FaultCtx {
   version: number;
   type: number;
   needCollapse: boolean;
+  /** A wiring fault (vm_fault_wire): the page is wired instead of queued. */
+  changeWiring: boolean;
 }
 
 /**
@@ -64,13 +66,13 @@ export function vm_fault(k: Xnu, map: VmMap, vaddr: number, faultType: number, c
   if (k.trace.enabled) {
     k.trace.emit({ ev: 'enter', fn: 'vm_fault', src: `${FILE}:vm_fault (xnu-11417)`, args: { map: 'thread->map', vaddr: hex(vaddr), fault_type: protName(faultType), change_wiring: String(changeWiring), wire_tag: 'VM_KERN_MEMORY_NONE', interruptible, caller_pmap: 'NULL', caller_pmap_addr: '0' } });
   }
-  const kr = vm_fault_internal(k, map, vaddr, faultType);
+  const kr = vm_fault_internal(k, map, vaddr, faultType, changeWiring);
   leave(k, 'vm_fault', krName(kr));
   return kr;
 }
 
 /** vm_fault_internal (vm_fault.c): pre-checks, counters (V4, checklist 20), RetryFault loop. */
-export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType: number): number {
+export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType: number, changeWiring = false): number {
   enter(k, 'vm_fault_internal', FILE);
   if (map.never_faults) {
     decide(k, 'vm_fault_internal', 'map-never-faults');
@@ -96,7 +98,7 @@ export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType:
     }
     const ctx: FaultCtx = {
       map, pmap: map.pmap, vaddr, faultType: lr.wired ? lr.prot | VM_PROT_WRITE : faultType, object: lr.object, offset: lr.offset,
-      prot: lr.prot, wired: lr.wired, version: lr.version, type: DBG_CACHE_HIT_FAULT, needCollapse: false,
+      prot: lr.prot, wired: lr.wired, version: lr.version, type: DBG_CACHE_HIT_FAULT, needCollapse: false, changeWiring,
     };
     const delayCopy = (ctx.object.copy_strategy === MEMORY_OBJECT_COPY_DELAY || ctx.object.copy_strategy === MEMORY_OBJECT_COPY_DELAY_FORK)
       && ctx.object.vo_copy !== null && (ctx.faultType & VM_PROT_WRITE) !== 0;
@@ -195,7 +197,7 @@ function fastZeroFill(k: Xnu, ctx: FaultCtx, bottom: VmObject): number {
 
 /** FastPmapEnter (l.5033): vm_fault_enter, then vm_fault_complete (collapse, wake the page). */
 function fastPmapEnter(k: Xnu, ctx: FaultCtx, m: VmPage, topPage: VmPage | null): number {
-  vm_fault_enter(k, m, ctx.pmap, ctx.vaddr, ctx.prot, ctx.faultType, ctx.wired, ctx.type);
+  vm_fault_enter(k, m, ctx.pmap, ctx.vaddr, ctx.prot, ctx.faultType, ctx.wired, ctx.type, ctx.changeWiring);
   vm_page_wakeup_done(m);
   if (topPage) vm_page_free(k, topPage);
   if (ctx.needCollapse) vm_object_collapse(k, ctx.object);
@@ -207,7 +209,7 @@ function fastPmapEnter(k: Xnu, ctx: FaultCtx, m: VmPage, topPage: VmPage | null)
  * mapped writable maps it read-only (checklist 28); set pmapped/wpmapped; pmap_enter_options;
  * new COW and zero-fill pages go to the local active queue (checklist 43).
  */
-function vm_fault_enter(k: Xnu, m: VmPage, pmap: Pmap, vaddr: number, prot0: number, faultType: number, wired: boolean, type: number): void {
+function vm_fault_enter(k: Xnu, m: VmPage, pmap: Pmap, vaddr: number, prot0: number, faultType: number, wired: boolean, type: number, changeWiring: boolean): void {
   if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_fault_enter', src: `${FILE}:vm_fault_enter (xnu-11417)`, args: { pn: hex(m.phys_page), vaddr: hex(vaddr), prot: protName(prot0), type_of_fault: faultTypeName(type) } });
   let prot = prot0;
   if (!(faultType & VM_PROT_WRITE) && !wired && !m.wpmapped && type !== DBG_ZERO_FILL_FAULT && prot & VM_PROT_WRITE) {
@@ -218,7 +220,8 @@ function vm_fault_enter(k: Xnu, m: VmPage, pmap: Pmap, vaddr: number, prot0: num
   if (prot & VM_PROT_EXECUTE) m.xpmapped = true;
   if (faultType & VM_PROT_WRITE) m.wpmapped = true;
   pmap_enter_options(k, pmap, vaddr, m.phys_page, prot, wired);
-  if (type === DBG_COW_FAULT || type === DBG_ZERO_FILL_FAULT) vm_page_enqueue_local(k, m);
+  if (changeWiring) vm_page_wire(k, m); // vm_fault_enqueue_page: a wiring fault wires
+  else if (type === DBG_COW_FAULT || type === DBG_ZERO_FILL_FAULT) vm_page_enqueue_local(k, m);
   else vm_page_activate(k, m);
   leave(k, 'vm_fault_enter');
 }

@@ -10,12 +10,13 @@ import {
   VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_ALL, VM_PROT_COPY, VM_PROT_DEFAULT, VM_PROT_NONE, VM_PROT_READ, VM_PROT_WRITE, type Xnu,
 } from '../../xnu.js';
 import { pmap_create_options, pmap_protect_options, pmap_remove } from '../x86_64/pmap.js';
+import { vm_fault_unwire } from './vm_map_wire.js';
 import {
   vm_map_clip_end, vm_map_clip_start, vm_map_create_options, vm_map_locate_space_anywhere, vm_map_lookup_entry, vm_map_simplify_entry, vm_map_store_entry_link,
   vm_map_store_entry_unlink, vm_map_unlock, type VmMap, type VmMapEntry,
 } from './vm_map.js';
 import {
-  MEMORY_OBJECT_COPY_DELAY, MEMORY_OBJECT_COPY_SYMMETRIC, vm_object_allocate, vm_object_copy_delay, vm_object_copy_quickly, vm_object_deallocate,
+  MEMORY_OBJECT_COPY_DELAY, MEMORY_OBJECT_COPY_SYMMETRIC, vm_object_allocate, vm_object_copy_delay, vm_object_copy_quickly, vm_object_copy_slowly, vm_object_deallocate,
   vm_object_pmap_protect, vm_object_shadow,
 } from './vm_object.js';
 
@@ -125,6 +126,12 @@ export function vm_map_delete(k: Xnu, map: VmMap, s: number, e: number, terminat
   while (!entry.isHeader && entry.vme_start < end) {
     vm_map_clip_end(map, entry, end);
     const next = entry.vme_next;
+    if (entry.wired_count > 0) {
+      // vm_map_delete unwires user wirings before removing the entry (l.8129ff).
+      entry.user_wired_count = 0;
+      entry.wired_count = 0;
+      vm_fault_unwire(k, map, entry);
+    }
     if (entry.object) pmap_remove(k, map.pmap, entry.vme_start, entry.vme_end);
     if (entry.vme_permanent && !terminate) {
       if (k.trace.enabled) decide(k, 'vm_map_delete', 'permanent-entry-neutered', `[${hex(entry.vme_start)}, ${hex(entry.vme_end)}) prot/max = NONE`);
@@ -162,7 +169,7 @@ export function vm_map_fork(k: Xnu, old: VmMap): VmMap {
     let why: ForkDisposition;
     if (e.inheritance === VM_INHERIT_NONE) why = 'inherit-none-skipped';
     else if (e.inheritance === VM_INHERIT_SHARE) why = 'inherit-share';
-    else why = e.object === null || (e.object.copy_strategy === MEMORY_OBJECT_COPY_SYMMETRIC && !e.object.true_share) ? 'inherit-copy-quickly' : 'inherit-copy-slow';
+    else why = e.wired_count === 0 && (e.object === null || (e.object.copy_strategy === MEMORY_OBJECT_COPY_SYMMETRIC && !e.object.true_share)) ? 'inherit-copy-quickly' : 'inherit-copy-slow';
     if (k.trace.enabled) decide(k, 'vm_map_fork', why, `[${hex(e.vme_start)}, ${hex(e.vme_end)})`);
     if (why === 'inherit-share') vm_map_fork_share(k, old, e, nm);
     else if (why === 'inherit-copy-quickly') forkCopyQuickly(k, old, e, nm);
@@ -223,10 +230,12 @@ function forkCopyQuickly(k: Xnu, old: VmMap, e: VmMapEntry, nm: VmMap): void {
 /** vm_map_fork_copy (vm_map.c): a COPY of a DELAY (shared) object goes through a copy object. */
 function forkCopySlow(k: Xnu, e: VmMapEntry, nm: VmMap): void {
   enter(k, 'vm_map_fork_copy', FILE);
-  const copy = vm_object_copy_delay(k, e.object!, e.vme_offset, e.vme_end - e.vme_start);
+  // A wired entry is copied at once (vm_map_copyin's copy_slowly); a DELAY object gets a copy object.
+  const wired = e.wired_count > 0;
+  const copy = wired ? vm_object_copy_slowly(k, e.object!, e.vme_offset, e.vme_end - e.vme_start) : vm_object_copy_delay(k, e.object!, e.vme_offset, e.vme_end - e.vme_start);
   const n = linkCopy(nm, e);
   n.object = copy;
-  n.vme_offset = e.vme_offset;
+  n.vme_offset = wired ? 0 : e.vme_offset;
   n.needs_copy = false;
   n.is_shared = false;
   n.wired_count = 0;

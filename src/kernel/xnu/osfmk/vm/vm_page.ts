@@ -104,6 +104,7 @@ export function vm_page_free(k: Xnu, m: VmPage): void {
   if (m.tabled && m.vmp_object) vm_page_remove(m);
   m.busy = false;
   m.pmapped = m.wpmapped = m.xpmapped = m.dirty = m.absent = false;
+  m.wire_count = 0;
   m.vmp_q_state = VM_PAGE_ON_FREE_Q;
   q.free.push(m);
   q.vm_page_free_count++;
@@ -185,4 +186,20 @@ export function vm_page_enqueue_local(k: Xnu, m: VmPage): void {
 /** vm_page_wakeup_done (vm_page.h): clear busy (no waiters in the model: one thread per task). */
 export function vm_page_wakeup_done(m: VmPage): void {
   m.busy = false;
+}
+
+/** vm_page_wire (vm_resident.c): off the paging queues onto the wired count. */
+export function vm_page_wire(k: Xnu, m: VmPage): void {
+  if (m.wire_count++ > 0) return;
+  vm_page_queues_remove(k, m);
+  m.vmp_q_state = VM_PAGE_IS_WIRED;
+  k.pages.vm_page_wire_count++;
+}
+
+/** vm_page_unwire (vm_resident.c): the last unwiring puts the page back on the active queue. */
+export function vm_page_unwire(k: Xnu, m: VmPage): void {
+  if (m.wire_count === 0 || --m.wire_count > 0) return;
+  vm_page_queues_remove(k, m);
+  m.vmp_q_state = VM_PAGE_ON_ACTIVE_Q;
+  k.pages.vm_page_active_count++;
 }

@@ -305,3 +305,13 @@ export function pmap_clear_refmod(k: Xnu, pfn: number, mod: boolean): void {
     pmapUpdateTlbs(k, pv.pmap, pv.va);
   }
 }
+
+/** pmap_change_wiring (pmap_x86_common.c): set or clear the software WIRED bit of `va`'s PTE. */
+export function pmap_change_wiring(k: Xnu, pm: Pmap, va: number, wired: boolean): void {
+  const at = pmap_pte(k, pm, va, false);
+  if (at < 0 || !(k.m.mem.read32(at) & P)) return;
+  const hi = k.m.mem.read32(at + 4);
+  if (((hi & HI_WIRED) !== 0) === wired) return;
+  k.m.mem.write32(at + 4, (wired ? hi | HI_WIRED : hi & ~HI_WIRED) >>> 0);
+  pm.wired_count += wired ? 1 : -1;
+}
