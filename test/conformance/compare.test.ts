@@ -92,3 +92,25 @@ for (const s of scenarios) {
     });
   });
 }
+
+// The host is 6.18. Linux 5.19 differs from it, in these scenarios, only by checklist #34: its
+// mprotect leaves PTEs read-only, so the first write after mprotect(RW) takes a (reuse) fault.
+const V519 = 'linux-5.19';
+const V519_ONLY_34 = [
+  'test/conformance/scenarios/mprotect-none.yaml:22 minflt 0 1',
+  'test/conformance/scenarios/mprotect-readonly-then-rw.yaml:18 minflt 0 1',
+  'test/conformance/scenarios/mprotect-split.yaml:23 minflt 0 1',
+];
+
+test(`model ${V519}: differs from the host (6.18) only where linux.md marks 6.x (#34)`, (t) => {
+  if (!findKernel(V519)) {
+    t.skip(`the kernel ${V519} is not registered in src/workload/kernels.ts yet`);
+    return;
+  }
+  const rows = scenarios.flatMap((s) => {
+    const { program, run } = onHost(s);
+    const [k] = runScenario(s, { kernels: [V519], trace: false });
+    return compareRuns({ scenario: s, program, host: run.records, model: k!.results, hostBrk0: run.setup.brk0, modelNames: MODEL_NAMES });
+  });
+  assert.deepEqual(rows.map((r) => `${r.where} ${r.fact} ${r.host} ${r.model}`), V519_ONLY_34, formatTable(rows));
+});
