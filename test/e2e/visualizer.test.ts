@@ -240,6 +240,19 @@ test('the seed program on each OS kernel in this build: call stack with source l
     }
     assert.doesNotMatch(await text('.views'), /could not be rebuilt|did not reach/);
     await page.screenshot({ path: join(SHOTS, `${kernel}-after-fault.png`), fullPage: true });
+    // The same scenario on the other family's kernel, side by side, at the faulting step.
+    const other = (await page.locator('#compare-kernel option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)))
+      .find((k) => k !== '' && k.split('-')[0] !== kernel.split('-')[0]);
+    if (other) {
+      await page.selectOption('#compare-kernel', other);
+      await page.waitForSelector(`[data-view="compare"] .cmp-col[data-kernel="${other}"]`);
+      const cols = page.locator('[data-view="compare"] .cmp-col');
+      assert.deepEqual(await cols.evaluateAll((cs) => cs.map((c) => c.getAttribute('data-kernel'))), [kernel, other]);
+      for (const [k, fn] of [[kernel, kernel.startsWith('linux') ? 'handle_mm_fault' : 'vm_fault'], [other, other.startsWith('linux') ? 'handle_mm_fault' : 'vm_fault']] as const) {
+        assert.match(await text(`[data-view="compare"] .cmp-col[data-kernel="${k}"]`), new RegExp(`#14 ec=0x6[\\s\\S]*\\b${fn}\\b`), `${k} beside: ${fn}`);
+      }
+      await page.locator('[data-view="compare"]').screenshot({ path: join(SHOTS, `${kernel}-vs-${other}.png`) });
+    }
   }
 });
 
