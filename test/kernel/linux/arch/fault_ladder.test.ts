@@ -28,7 +28,7 @@ function kernelRegs(b: Booted, over: Partial<Record<PtRegsField, bigint>>): PtRe
 for (const v of VERSIONS) {
   const six = v !== '5.19';
   describe(`linux ${v}: do_user_addr_fault`, () => {
-    test('no VMA at or above the address: SEGV_MAPERR, handle_mm_fault never called, no fault counted', () => {
+    test('checklist 6: no VMA at or above the address: SEGV_MAPERR, handle_mm_fault never called, no fault counted', () => {
       const b = boot(v);
       const [r] = b.steps('  - read: {addr: 0x1000}\n');
       assert.deepEqual(r!.signal, { signo: 11, name: 'SIGSEGV', code: MAPERR, addr: '0x1000', trapno: 14, err: 4 });
@@ -39,7 +39,7 @@ for (const v of VERSIONS) {
       assert.equal(b.s.k.perf.page_faults, 1, 'PERF_COUNT_SW_PAGE_FAULTS counts it anyway');
     });
 
-    test(`a second fault in a VMA: ${six ? 'handled under the per-VMA lock (lock_vma_under_rcu)' : 'mmap_read_trylock + find_vma (no per-VMA lock in 5.19)'}`, () => {
+    test(`checklist 59: a second fault in a VMA: ${six ? 'handled under the per-VMA lock (lock_vma_under_rcu)' : 'mmap_read_trylock + find_vma (no per-VMA lock in 5.19)'}`, () => {
       const b = boot(v);
       b.steps('  - mmap: {as: a, length: 8k, prot: rw, flags: [private, anonymous]}\n  - write: {addr: a, value: 1}\n');
       b.sink.events.length = 0;
@@ -50,7 +50,7 @@ for (const v of VERSIONS) {
       assert.equal(entered(b.sink.events).includes('mmap_read_trylock'), !six);
     });
 
-    test('a write to a VMA without VM_WRITE: access_error, SEGV_ACCERR, nothing allocated', () => {
+    test('checklist 7: a write to a VMA without VM_WRITE: access_error, SEGV_ACCERR, nothing allocated', () => {
       const b = boot(v);
       const [, r] = b.steps('  - mmap: {as: ro, length: 4k, prot: r, flags: [private, anonymous]}\n  - write: {addr: ro, value: 1}\n');
       assert.equal(r!.signal?.code, ACCERR);
@@ -59,14 +59,14 @@ for (const v of VERSIONS) {
       assert.ok(!b.sink.events.some((e) => e.ev === 'frame' && e.what === 'alloc' && e.why !== 'pte_alloc'));
     });
 
-    test('a fetch from a present NX page: PROT|INSTR|USER (0x15) is an access error even in a readable VMA', () => {
+    test('checklist 8, 9: a fetch from a present NX page: PROT|INSTR|USER (0x15) is an access error even in a readable VMA', () => {
       const b = boot(v);
       const [, , r] = b.steps('  - mmap: {as: x, length: 4k, prot: rw, flags: [private, anonymous]}\n  - write: {addr: x, value: 0xc3}\n  - exec: {addr: x}\n');
       assert.deepEqual({ code: r!.signal?.code, err: r!.signal?.err }, { code: ACCERR, err: 0x15 });
       assert.ok(decisions(b.sink.events, 'access_error').includes('read/fetch of a present page (NX or pkey)'));
     });
 
-    test('below a GROWSDOWN VMA: the stack grows to the faulting page in one step', () => {
+    test('checklist 42: below a GROWSDOWN VMA: the stack grows to the faulting page in one step', () => {
       const b = boot(v);
       const [r] = b.steps('  - write: {addr: 0x7ffffffd0000, value: 1}\n');
       assert.equal(r!.outcome, 'ok');
@@ -84,7 +84,7 @@ for (const v of VERSIONS) {
       assert.deepEqual(decisions(b.sink.events, 'do_user_addr_fault').slice(-1), ['faulthandler-disabled']);
     });
 
-    test('user addresses at or above TASK_SIZE_MAX: the kernel path; sanitize_error_code adds PROT (error 5)', () => {
+    test('checklist 4: user addresses at or above TASK_SIZE_MAX: the kernel path; sanitize_error_code adds PROT (error 5)', () => {
       const b = boot(v);
       const [r] = b.steps('  - read: {addr: 0xffff888000000000, size: 8}\n');
       assert.deepEqual(r!.faults, [{ vector: 14, error_code: 4, cr2: '0xffff888000000000' }]);
@@ -93,7 +93,7 @@ for (const v of VERSIONS) {
       assert.ok(!entered(b.sink.events).includes('do_user_addr_fault'));
     });
 
-    test('vsyscall: a read is denied (logged), a call is emulated and returns', () => {
+    test('checklist 55: vsyscall: a read is denied (logged), a call is emulated and returns', () => {
       const b = boot(v);
       const [rd, ex] = b.steps('  - read: {addr: 0xffffffffff600000}\n  - exec: {addr: 0xffffffffff600000}\n');
       assert.equal(rd!.signal?.err, 5);
@@ -102,7 +102,7 @@ for (const v of VERSIONS) {
       assert.ok(decisions(b.sink.events, 'do_user_addr_fault').includes('vsyscall-emulated'));
     });
 
-    test('SMAP: a supervisor access to a user page with AC clear is an oops, not a signal', () => {
+    test('checklist 51: SMAP: a supervisor access to a user page with AC clear is an oops, not a signal', () => {
       const b = boot(v);
       const regs = kernelRegs(b, { flags: 0x202n });
       do_user_addr_fault(b.s.k, regs, 0, 0x1000n);
@@ -125,7 +125,7 @@ for (const v of VERSIONS) {
       assert.ok(entered(b.sink.events).includes('fixup_exception'));
     });
 
-    test('SMEP: the kernel fetching from a user page (INSTR without USER) goes straight to the oops', () => {
+    test('checklist 51: SMEP: the kernel fetching from a user page (INSTR without USER) goes straight to the oops', () => {
       const b = boot(v);
       const regs = kernelRegs(b, {});
       do_user_addr_fault(b.s.k, regs, 0x11, 0x401000n);
@@ -134,7 +134,7 @@ for (const v of VERSIONS) {
       assert.equal(b.s.k.dmesg[2], '#PF: error_code(0x0011) - permissions violation');
     });
 
-    test('RSVD set: "Corrupted page table" and the task is killed', () => {
+    test('checklist 53: RSVD set: "Corrupted page table" and the task is killed', () => {
       const b = boot(v);
       const regs = kernelRegs(b, { cs: 0x33n, ip: 0x401000n });
       do_user_addr_fault(b.s.k, regs, 0xd, 0x1000n);
@@ -153,7 +153,7 @@ for (const v of VERSIONS) {
   });
 
   describe(`linux ${v}: signals and log lines`, () => {
-    test('the exact segfault line, only when the signal is unhandled', () => {
+    test('checklist 49: the exact segfault line, only when the signal is unhandled', () => {
       const d = boot(v, 'default');
       const [r] = d.steps('  - write: {addr: 0x10, value: 1}\n');
       const suffix = six ? ' likely on CPU 0 (core 0, socket 0)' : '';
@@ -167,7 +167,7 @@ for (const v of VERSIONS) {
       assert.equal(r2!.signal?.addr, '0x10', 'si_addr is the exact address');
     });
 
-    test('a non-canonical address: #GP, SI_KERNEL, si_addr 0, trapno 13, and its log line', () => {
+    test('checklist 5: a non-canonical address: #GP, SI_KERNEL, si_addr 0, trapno 13, and its log line', () => {
       const b = boot(v, 'default');
       const [r] = b.steps('  - read: {addr: 0x8000000000000000}\n');
       assert.deepEqual(r!.faults, [{ vector: 13, error_code: 0, cr2: '0x0' }]);
@@ -176,7 +176,7 @@ for (const v of VERSIONS) {
       assert.equal(b.s.k.perf.page_faults, 0);
     });
 
-    test('a forced SIGSEGV that is ignored or blocked is reset to SIG_DFL and kills', () => {
+    test('checklist 47: a forced SIGSEGV that is ignored or blocked is reset to SIG_DFL and kills', () => {
       for (const how of ['ignore', 'blocked'] as const) {
         const b = boot(v);
         const t = b.s.k.current;
@@ -189,13 +189,13 @@ for (const v of VERSIONS) {
       }
     });
 
-    test('sigcontext for a handler: trapno 14, err = sanitized | USER, cr2 = the address', () => {
+    test('checklist 48: sigcontext for a handler: trapno 14, err = sanitized | USER, cr2 = the address', () => {
       const b = boot(v);
       b.steps('  - read: {addr: 0xffffffff81000000, size: 8}\n');
       assert.deepEqual(b.s.k.current.delivered, { signo: 11, code: MAPERR, addr: 0xffffffff81000000n, trapno: 14, err: 5, cr2: 0xffffffff81000000n });
     });
 
-    test('a bad buffer in a syscall: the extable fixup gives -EFAULT, no signal, no log line', () => {
+    test('checklist 50: a bad buffer in a syscall: the extable fixup gives -EFAULT, no signal, no log line', () => {
       const b = boot(v);
       const [r] = b.steps('  - getentropy: {addr: 0x1000, length: 8}\n');
       assert.equal(r!.errno, 'EFAULT');

@@ -65,7 +65,7 @@ for (const v of VERSIONS) {
       assert.equal(m.previewWalk(0xffffffff81000000n).status, 1, 'kernel text outside the entry code is not mapped for user mode');
     });
 
-    test('gates decoded from memory: interrupt gates only, #PF DPL0 without IST, IST for DF/NMI/DB/MC, DPL3 for BP/OF/0x80', () => {
+    test('checklist 1: gates decoded from memory: interrupt gates only, #PF DPL0 without IST, IST for DF/NMI/DB/MC, DPL3 for BP/OF/0x80', () => {
       const { s } = boot(v);
       const m = s.m;
       const pf = gate(m, 14);
@@ -105,7 +105,7 @@ for (const v of VERSIONS) {
       assert.equal(PT_REGS_FIELDS.length * 8, FRAME_SIZE);
     });
 
-    test('the frame sync_regs left on the task stack, read back from memory after the fault', () => {
+    test('checklist 1: the frame sync_regs left on the task stack (error code in orig_ax, then -1), read back from memory after the fault', () => {
       const b = boot(v);
       const [mm, w] = b.steps('  - mmap: {as: buf, length: 4k, prot: rw, flags: [private, anonymous]}\n  - write: {addr: buf, value: 0x41}\n');
       assert.equal(w!.outcome, 'ok');

@@ -105,7 +105,7 @@ describe('linux 6.18: per-VMA locks (checklist 59)', () => {
     assert.deepEqual(mm.mmap_lock, { readers: 0, writer: false });
   });
 
-  test('below a stack VMA lock_vma_under_rcu fails; lock_mm_and_find_vma grows it under the write lock and downgrades', () => {
+  test('checklist 60: below a stack VMA lock_vma_under_rcu fails; lock_mm_and_find_vma grows it under the write lock and downgrades', () => {
     const k = bootKernel('6.18', { trace: true });
     const mm = mmOf(k);
     const s = sys_mmap(k, 0x700000000000, 2 * P, PROT_READ | PROT_WRITE, PRIV | MAP_GROWSDOWN | MAP_FIXED, -1, 0);
@@ -123,7 +123,7 @@ describe('linux 6.18: per-VMA locks (checklist 59)', () => {
 });
 
 for (const v of VERSIONS) {
-  test(`linux ${v}: out of memory: do_anonymous_page returns VM_FAULT_OOM, counts no fault, leaks nothing`, () => {
+  test(`linux ${v}: checklist 54: out of memory: do_anonymous_page returns VM_FAULT_OOM, counts no fault, leaks nothing`, () => {
     const k = bootKernel(v, { pages: 64, trace: true });
     const n = 80;
     const a = sys_mmap(k, 0, n * P, PROT_READ | PROT_WRITE, PRIV, -1, 0);
