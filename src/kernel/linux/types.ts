@@ -28,11 +28,17 @@ export interface LinuxFeatures {
   segfaultCpuSuffix: boolean;
   /** 6.x: `error_entry` ends with `jmp sync_regs`, `UNWIND_HINT_IRET_ENTRY`, `UNTRAIN_RET_FROM_CALL`. */
   entry6: boolean;
+  /**
+   * 6.10+ ("x86: mm: accelerate pagefault when badaccess"): an access error found under the
+   * per-VMA lock goes straight to bad_area_access_error (which drops the VMA lock) instead of
+   * retrying under mmap_lock. The signal is the same either way; the path is shorter.
+   */
+  vmaLockBadAccess: boolean;
 }
 
 export function featuresOf(v: LinuxVersion): LinuxFeatures {
   const six = v !== '5.19';
-  return { mapleTree: six, perVmaLock: six, mprotectChangeWritable: six, folios: six, pgfaultInAccount: six, segfaultCpuSuffix: six, entry6: six };
+  return { mapleTree: six, perVmaLock: six, mprotectChangeWritable: six, folios: six, pgfaultInAccount: six, segfaultCpuSuffix: six, entry6: six, vmaLockBadAccess: six };
 }
 
 /** Where a version keeps a function: "mm/memory.c" etc. Used in `enter` events' `src`. */

@@ -253,6 +253,11 @@ function find_vma_6x(k: X86Kernel, regs: PtRegs, error_code: number, address: bi
     if (!vma) {
       decide(k, fn, 'per-vma-lock-unavailable', 'no VMA, no anon_vma yet, or outside it: lock_mmap');
     } else if (access_error(k, error_code, vma)) {
+      if (k.features.vmaLockBadAccess) {
+        decide(k, fn, 'per-vma-access-error', 'bad_area_access_error() under the VMA lock (6.10+: no retry under mmap_lock)');
+        bad_area_access_error(k, regs, error_code, address, vma, 'vma_lock');
+        return 'done';
+      }
       decide(k, fn, 'per-vma-access-error', 'vma_end_read(); lock_mmap');
       vma_end_read(k, vma);
     } else {

@@ -15,6 +15,7 @@ import {
   BUS_ADRERR, BUS_MCEERR_AR, SEGV_ACCERR, SEGV_MAPERR, SEGV_PKUERR, SIGBUS, SIGKILL, SIGSEGV, force_sig_fault, unhandled_signal,
 } from '../../../kernel/signal.js';
 import { find_vma } from '../../../mm/vma.js';
+import { vma_end_read } from '../../../mm/memory.js';
 import { TASK_SIZE_MAX, type X86Kernel } from '../include/asm/processor.js';
 import { user_mode, type PtRegs } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit, printk } from '../kernel/ftrace.js';
@@ -43,12 +44,16 @@ export function bad_area_nosemaphore(k: X86Kernel, regs: PtRegs, error_code: num
   fexit(k, 'bad_area_nosemaphore');
 }
 
-/** bad_area_access_error(): SEGV_PKUERR for a pkey fault, else SEGV_ACCERR; drops mmap_lock. */
-export function bad_area_access_error(k: X86Kernel, regs: PtRegs, error_code: number, address: bigint, vma: VmAreaStruct): void {
+/**
+ * bad_area_access_error(): SEGV_PKUERR for a pkey fault, else SEGV_ACCERR. Drops the lock the
+ * caller holds: mmap_lock, or (6.10+, `mm` NULL in __bad_area) the per-VMA lock.
+ */
+export function bad_area_access_error(k: X86Kernel, regs: PtRegs, error_code: number, address: bigint, vma: VmAreaStruct, held: 'mmap_lock' | 'vma_lock' = 'mmap_lock'): void {
   fentry(k, 'bad_area_access_error', SRC);
   const pkeys = (error_code & PF_PK) !== 0; // bad_area_access_from_pkeys(); PKRU is not modelled
   decide(k, 'bad_area_access_error', pkeys ? 'SEGV_PKUERR' : 'SEGV_ACCERR');
-  mmap_read_unlock(k, k.current.mm!);
+  if (held === 'vma_lock') vma_end_read(k, vma);
+  else mmap_read_unlock(k, k.current.mm!);
   __bad_area_nosemaphore(k, regs, error_code, address, pkeys ? vma.vm_pkey : 0, pkeys ? SEGV_PKUERR : SEGV_ACCERR);
   fexit(k, 'bad_area_access_error');
 }
