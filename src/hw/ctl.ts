@@ -53,17 +53,39 @@ export function deriveCtl(cpu: CpuState, maxPhyAddr: number, page1g: boolean, ca
   return ctl;
 }
 
-/** After a MOV to CR3 only the root table and the PCID change: update them in place. */
-export function updateCr3(ctl: PagingCtl, cr3: bigint, maxPhyAddr: number): void {
-  const hi = Number(cr3 >> 32n) & ((1 << (maxPhyAddr - 32)) - 1); // address bits maxPhyAddr-1:32
-  const lo = Number(cr3 & 0xffffffffn);
-  ctl.rootPa = hi * 4294967296 + (lo >>> 12) * 4096;
-  ctl.pcid = ctl.pcide ? lo & 0xfff : 0;
+/**
+ * After a MOV to CR3 only the root table and the PCID change. A new object of the same shape as
+ * deriveFlags' literal (mutating in place changed V8's field representation of `rootPa` and made
+ * every walk's loads of `ctl` slower).
+ */
+export function withCr3(ctl: PagingCtl, cr3: bigint, maxPhyAddr: number): PagingCtl {
+  const lo = Number(cr3 & 0xfffn);
+  return {
+    la57: ctl.la57,
+    nxe: ctl.nxe,
+    wp: ctl.wp,
+    smep: ctl.smep,
+    smap: ctl.smap,
+    pke: ctl.pke,
+    pge: ctl.pge,
+    pcide: ctl.pcide,
+    ac: ctl.ac,
+    pkru: ctl.pkru,
+    rootPa: rootOf(cr3, maxPhyAddr), // computed as deriveFlags does, so the field keeps its representation
+    pcid: ctl.pcide ? lo : 0,
+    page1g: ctl.page1g,
+    rsvdHi: ctl.rsvdHi,
+    rightsEc: ctl.rightsEc,
+  };
+}
+
+/** CR3 bits maxPhyAddr-1:12: the root table's physical address. */
+function rootOf(cr3: bigint, maxPhyAddr: number): number {
+  return Number(cr3 & ((1n << BigInt(maxPhyAddr)) - 1n) & ~0xfffn);
 }
 
 function deriveFlags(cpu: CpuState, maxPhyAddr: number, page1g: boolean): PagingCtl {
   const pcide = (cpu.cr4 & CR4_PCIDE) !== 0n;
-  const addrMask = (1n << BigInt(maxPhyAddr)) - 1n;
   return {
     la57: (cpu.cr4 & CR4_LA57) !== 0n,
     nxe: (cpu.efer & EFER_NXE) !== 0n,
@@ -75,7 +97,7 @@ function deriveFlags(cpu: CpuState, maxPhyAddr: number, page1g: boolean): Paging
     pcide,
     ac: (cpu.rflags & RFLAGS_AC) !== 0n,
     pkru: cpu.pkru >>> 0,
-    rootPa: Number(cpu.cr3 & addrMask & ~0xfffn),
+    rootPa: rootOf(cpu.cr3, maxPhyAddr),
     pcid: pcide ? Number(cpu.cr3 & CR3_PCID_MASK) : 0,
     page1g,
     rsvdHi: addrReservedHi(maxPhyAddr),

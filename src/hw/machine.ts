@@ -6,7 +6,7 @@
 // side by side in one process.
 
 import { hex, nullSink, type AccessKind, type PageSize, type TraceSink } from '../trace/events.js';
-import { deriveCtl, updateCr3, type PagingCtl } from './ctl.js';
+import { deriveCtl, withCr3, type PagingCtl } from './ctl.js';
 import { deliverException } from './delivery.js';
 import { GP, PF, SS, vectorMnemonic } from './exceptions.js';
 import {
@@ -504,7 +504,7 @@ export class Machine {
     this.cpu[name] = BigInt.asUintN(64, v);
     // Of RFLAGS only AC matters to paging (SMAP); deliveries and IRETQ rewrite RFLAGS constantly.
     // CR3 changes only the root and the PCID (a kernel with PTI writes it twice per fault).
-    if (name === 'cr3') updateCr3(this.ctl, this.cpu.cr3, this.mem.maxPhyAddr);
+    if (name === 'cr3') this.ctl = withCr3(this.ctl, this.cpu.cr3, this.mem.maxPhyAddr);
     else if (name === 'rflags' ? ((old ^ this.cpu.rflags) & RFLAGS_AC) !== 0n : name !== 'cr2') this.syncCtl();
     if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }

@@ -66,7 +66,7 @@ export function addrReservedHi(maxPhyAddr: number): number {
 
 const LARGE_1G_RSVD = 0x3fffe000; // bits 29:13 of a 1-GByte PDPTE (Table 4-17)
 const LARGE_2M_RSVD = 0x001fe000; // bits 20:13 of a 2-MByte PDE (Table 4-18)
-const TWO32 = 4294967296;
+const INV_TWO32 = 1 / 4294967296;
 
 /**
  * Walk the paging structures for the page `vpn` (linear address >> 12, canonical assumed).
@@ -76,7 +76,7 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   // Split the 40/45-bit page number into 32-bit halves once, so every index is an integer op
   // (a double's `%` above 2^31 is a libm call).
   const lo32 = vpn >>> 0;
-  const hi = Math.floor(vpn / TWO32);
+  const hi = Math.floor(vpn * INV_TWO32); // exact: a power-of-two reciprocal
   const first = ctl.la57 ? 0 : 1;
   const nxe = ctl.nxe;
   const rsvdHi = ctl.rsvdHi | (nxe ? 0 : HI_XD);
