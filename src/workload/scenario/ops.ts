@@ -10,6 +10,7 @@ const args = <S extends z.core.$ZodLooseShape>(shape: S) => z.preprocess((v) => 
 
 export const PROTS = ['none', 'r', 'w', 'x', 'rw', 'rx', 'wx', 'rwx'] as const;
 export const MMAP_FLAGS = ['private', 'shared', 'anonymous', 'fixed', 'fixed_noreplace', 'populate', 'growsdown', 'noreserve', 'locked', 'stack'] as const;
+export const OPEN_MODES = ['r', 'w', 'rw'] as const;
 export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout'] as const;
 export const ACCESS_SIZES = [1, 2, 4, 8] as const;
 export const LEVELS = ['pml5', 'pml4', 'pdpt', 'pd', 'pt'] as const;
@@ -28,7 +29,37 @@ const mmap = args({
   flags: enumList(MMAP_FLAGS),
   file: str().optional(),
   offset: size(0n).optional(),
+  /** With `file`: the access mode of the descriptor mmap is given (open(2) O_RDONLY/O_WRONLY/O_RDWR); default rw. */
+  open: oneOf(OPEN_MODES).optional(),
 });
+
+/**
+ * `file:` content: a string is a byte pattern (its UTF-8 bytes repeated to the file's size);
+ * `{host: PATH}` copies a host file in (read by the command line; its size is the default size).
+ */
+export type FileContent = { pattern: string } | { host: string };
+const fileContent = leaf('a string pattern or {host: PATH}', (v): FileContent | Invalid => {
+  if (typeof v === 'string') return v.length > 0 ? { pattern: v } : bad('a content pattern must not be empty');
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const keys = Object.keys(v);
+    const host = (v as Record<string, unknown>).host;
+    if (keys.length === 1 && typeof host === 'string' && host !== '') return { host };
+  }
+  return bad(`expected a string pattern or {host: PATH}; got ${describeValue(v)}`);
+});
+
+// Files and the page cache (issue 5). Kernels: linux-5.19 and linux-6.18 run file, drop_caches
+// and pread; the XNU model adds file and drop_caches (see src/kernel/xnu/README.md).
+const FILE_OPS = {
+  /** Create (or replace) a regular file named `as` of `size` bytes; without content it reads zeros. */
+  file: args({ as: name(), size: size(0n).optional(), content: fileContent.optional() }).superRefine((f, ctx) => {
+    if (f.size === undefined && (f.content === undefined || 'pattern' in f.content)) ctx.addIssue({ code: 'custom', message: 'file needs a size (only a {host: PATH} content gives one)', path: ['size'] });
+  }),
+  /** `echo 1 > /proc/sys/vm/drop_caches`: drop the clean, unmapped page-cache pages. */
+  drop_caches: args({}),
+  /** pread(2) of 1..8 bytes of a file (through the page cache, not a mapping); value as `read`. */
+  pread: args({ file: name(), offset: size(0n).default(0n), size: accessSize.default(1) }),
+};
 
 const write = args({
   addr: expr(),
@@ -93,6 +124,7 @@ export const PROCESS_OPS = {
   write,
   exec: args({ addr: expr() }),
   ...XNU_OPS,
+  ...FILE_OPS,
 };
 
 // --- machine operations -------------------------------------------------------------------
