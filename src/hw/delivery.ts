@@ -46,10 +46,11 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   const v = f.vector;
   if (v * 16 + 15 > cpu.idtr.limit) return gp(idtErrorCode(v, true)); // §6.12.1: beyond the IDT limit
   const gateVa = cpu.idtr.base + BigInt(v * 16);
-  const q0 = readImplicit(m, gateVa, `IDT[${v}]`);
-  if (typeof q0 !== 'bigint') return q0;
-  const q1 = readImplicit(m, gateVa + 8n, `IDT[${v}]+8`);
-  if (typeof q1 !== 'bigint') return q1;
+  // The gate's two quadwords: two implicit reads (one run of them; labelled only when traced).
+  const q: bigint[] = [0n, 0n];
+  const r = m.tryWords(gateVa, 8, 'read', q, 2, { implicit: true, what: m.trace.enabled ? [`IDT[${v}]`, `IDT[${v}]+8`] : undefined });
+  if (r.fault) return withExt(r.fault);
+  const [q0, q1] = q as [bigint, bigint];
   const gate = decodeGate(Number(q0 & 0xffffffffn), Number(q0 >> 32n), Number(q1 & 0xffffffffn));
   if (gate.type !== GATE_INTERRUPT && gate.type !== GATE_TRAP) return gp(idtErrorCode(v, true));
   if (!gate.present) return { vector: NP, errorCode: idtErrorCode(v, true) };

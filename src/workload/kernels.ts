@@ -65,7 +65,9 @@ export const KERNELS: readonly KernelInfo[] = [
     ops: LINUX_OPS,
     create(cfg, sink, seed, opts) {
       const machine = machineFor(cfg);
-      const s = new LinuxSession(machine, v, { seed, ram: cfg.ram, signals: opts?.signals ?? 'handle' }); // boots untraced
+      const s = new LinuxSession(machine, v, {
+        seed, ram: cfg.ram, signals: opts?.signals ?? 'handle', swap: cfg.swap, thp: cfg.thp, rlimitStack: cfg.rlimit?.stack, stackGuardGap: cfg.stack_guard_gap,
+      }); // boots untraced
       machine.trace = sink;
       return { machine, run: (step, base) => s.run(step, base) };
     },

@@ -18,6 +18,7 @@ import { SIG_NAMES } from '../kernel/linux/kernel/signal.js';
 import { BootError, LinuxKernel, USER_BRK0, USER_INSN_IP, USER_RSP, USER_SYSCALL_IP } from '../kernel/linux/linux.js';
 import { register_syscalls, NR } from '../kernel/linux/arch/x86/entry/syscall_64.js';
 import type { LinuxVersion } from '../kernel/linux/types.js';
+import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js';
 import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
@@ -45,6 +46,11 @@ export interface LinuxSessionOptions {
   seed: number;
   /** RAM in bytes (scenario `machine.ram`). */
   ram?: bigint;
+  /** Swap in bytes, THP mode, RLIMIT_STACK in bytes, stack_guard_gap in pages (scenario `machine:`). */
+  swap?: bigint;
+  thp?: ThpEnabled;
+  rlimitStack?: bigint;
+  stackGuardGap?: number;
 }
 
 export class LinuxSession {
@@ -58,6 +64,10 @@ export class LinuxSession {
     const ramPages = opts.ram === undefined ? undefined : Number(opts.ram / 4096n);
     try {
       this.k = new LinuxKernel(m, version, { ramPages, seed: opts.seed });
+      mm_boot_settings(this.k, {
+        swapPages: opts.swap === undefined ? undefined : Number(opts.swap / 4096n), thp: opts.thp,
+        rlimitStack: opts.rlimitStack === undefined ? undefined : Number(opts.rlimitStack), stackGuardGapPages: opts.stackGuardGap,
+      });
       const main = exec_first_process(this.k, 'main');
       register_syscalls(this.k);
       this.procs.set('main', main);

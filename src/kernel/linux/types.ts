@@ -9,6 +9,7 @@ import type { MmStruct } from './include/linux/mm_types.js';
 import type { MemMap } from './mm/page_alloc.js';
 import type { CpuTlbState } from './arch/x86/mm/tlb.js';
 import type { MmGlobals } from './mm/mm_init.js';
+import type { PressureState } from './mm/vmscan.js';
 
 export type LinuxVersion = '5.19' | '6.18';
 
@@ -113,4 +114,6 @@ export interface Kernel {
   cpu_tlbstate?: CpuTlbState;
   /** mm-wide globals and sysctls (max_map_count, mmap_min_addr, stack_guard_gap, id counters): `mmglobals(k)`. */
   mm_globals?: MmGlobals;
+  /** Memory pressure (mm/swap.c LRU lists, mm/vmscan.c, mm/swapfile.c, THP and pkey settings): `pressure(k)`. */
+  pressure?: PressureState;
 }

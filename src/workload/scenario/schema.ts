@@ -138,6 +138,14 @@ const machine = strict({
   maxphyaddr: int(36, 52).default(46),
   tlb: strict({ sets: tlbSets.optional(), ways: int(1, 64).optional() }).optional(),
   ram: size(1n).optional(),
+  /** Linux: a swap area of this size (swapon); default none, like the host. */
+  swap: size(8192n).optional(),
+  /** Linux: /sys/kernel/mm/transparent_hugepage/enabled (default never; the host has madvise). */
+  thp: oneOf(['always', 'madvise', 'never']).optional(),
+  /** Linux: the first process's RLIMIT_STACK (default 8m). */
+  rlimit: strict({ stack: size(4096n).optional() }).optional(),
+  /** Linux: the stack_guard_gap= boot parameter, in pages (default 256). */
+  stack_guard_gap: int(0, 1 << 20).optional(),
 });
 
 export const scenarioSchema = strict({

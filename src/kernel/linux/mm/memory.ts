@@ -22,6 +22,7 @@ import { decision, enter, leave, vmFaultName } from './mmtrace.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty } from './page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
 import { shmem_fault, shmem_find_page } from './shmem.js';
+import { do_swap_page } from './swap_fault.js';
 import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
 
 const SRC = 'mm/memory.c';
@@ -127,7 +128,7 @@ function handle_pte_fault(k: Kernel, vmf: VmFault): number {
     ret = k.features.folios ? do_pte_missing(k, vmf) : vma_is_anonymous(vmf.vma) ? do_anonymous_page(k, vmf) : do_fault(k, vmf);
   } else if (!pte_present(vmf.orig_lo)) {
     if (tr) decision(k, 'handle_pte_fault', 'swap-entry' satisfies HandlePteFaultReason);
-    throw new Error('handle_pte_fault: a swap entry, but the model has no swap (a bug)');
+    ret = do_swap_page(k, vmf);
   } else if (pte_protnone(vmf.orig_lo) && vma_is_accessible(vmf.vma)) {
     if (tr) decision(k, 'handle_pte_fault', 'numa-hint' satisfies HandlePteFaultReason);
     ret = do_numa_page(k, vmf);
@@ -329,7 +330,7 @@ export function vm_normal_page(lo: number, hi: number): number {
 }
 
 /** do_wp_page: a write to a present read-only PTE: reuse the page if this mapping is its only user, else copy. */
-function do_wp_page(k: Kernel, vmf: VmFault): number {
+export function do_wp_page(k: Kernel, vmf: VmFault): number {
   const tr = k.machine.trace.enabled;
   if (tr) enter(k, 'do_wp_page', SRC);
   const vma = vmf.vma;

@@ -13,6 +13,7 @@ import { PG_anon } from './page_alloc.js';
 import { page_dup_file_rmap, page_remove_rmap, page_try_dup_anon_rmap } from './rmap.js';
 import { vm_normal_page } from './memory.js';
 import { is_cow_mapping } from './vma.js';
+import { copy_swap_pte, zap_swap_pte } from './swap_fault.js';
 
 /** struct mmu_gather, reduced: the range whose PTEs were cleared and the pages to free after the flush. */
 export interface MmuGather {
@@ -49,7 +50,11 @@ export function unmap_page_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, s
     const lo = read_lo(k, pa);
     const hi = read_hi(k, pa);
     if (pte_none(lo, hi)) return;
-    if (!pte_present(lo)) throw new Error('zap_pte_range: a swap entry, but the model has no swap (a bug)');
+    if (!pte_present(lo)) { // a swap entry
+      set_entry(k, 'pt', pa, 0, 0, addr); // pte_clear_not_present_full
+      zap_swap_pte(k, mm, lo, hi);
+      return;
+    }
     set_entry(k, 'pt', pa, 0, 0, addr); // ptep_get_and_clear_full
     if (addr < tlb.start) tlb.start = addr; // tlb_remove_tlb_entry
     if (addr + 4096 > tlb.end) tlb.end = addr + 4096;
@@ -108,6 +113,12 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
     const pmdPa = walk_alloc(k, dstMm, addr, 2);
     const dpa = pmdPa < 0 ? -1 : pte_alloc(k, pmdPa, addr);
     if (dpa < 0) { err = -12; return; }
+    if (!pte_present(lo)) { // copy_nonpresent_pte: a swap entry
+      const e = copy_swap_pte(k, dstMm, lo, hi, pa, addr);
+      set_entry(k, 'pt', dpa, e.lo, e.hi, addr);
+      copied++;
+      return;
+    }
     const page = vm_normal_page(lo, hi);
     if (page >= 0 && mem.flags[page]! & PG_anon) {
       mem.get_page(page);

@@ -21,11 +21,20 @@ export const PG_dirty = 1 << 7;
 export const PG_mlocked = 1 << 8;
 export const PG_shmem = 1 << 9;
 export const PG_buddy = 1 << 10;
+// Memory pressure (mm/swap.c, mm/vmscan.c, mm/swap_state.c, mm/huge_memory.c): the LRU list a page
+// is on (PG_active, PG_unevictable), the swap cache (PG_swapcache, page->private = the swp entry),
+// and a THP's head page (PG_head; its 511 tails are PG_tail).
+export const PG_active = 1 << 11;
+export const PG_swapcache = 1 << 12;
+export const PG_unevictable = 1 << 13;
+export const PG_head = 1 << 14;
+export const PG_tail = 1 << 15;
 
 const FLAG_NAMES: [number, string][] = [
   [PG_reserved, 'reserved'], [PG_anon, 'anon'], [PG_anon_exclusive, 'anon_exclusive'], [PG_table, 'table'],
   [PG_lru, 'lru'], [PG_swapbacked, 'swapbacked'], [PG_uptodate, 'uptodate'], [PG_dirty, 'dirty'],
   [PG_mlocked, 'mlocked'], [PG_shmem, 'shmem'], [PG_buddy, 'buddy'],
+  [PG_active, 'active'], [PG_swapcache, 'swapcache'], [PG_unevictable, 'unevictable'], [PG_head, 'head'], [PG_tail, 'tail'],
 ];
 
 /** A snapshot of one struct page, for tests and displays. */
@@ -45,13 +54,21 @@ export class MemMap {
   readonly refcount: Int32Array;
   /** page_mapcount(): _mapcount + 1 (0 = not mapped). */
   readonly mapcount: Int32Array;
-  readonly flags: Uint16Array;
+  readonly flags: Uint32Array;
   /** page->mapping for anon pages: the anon_vma id (0 = none). */
   readonly anon_vma: Int32Array;
   private readonly freeList: number[] = [];
   private bump = 1; // PFN 0 is reserved (the BIOS page; Linux never hands it out)
   /** Pages currently allocated (not counting reserved PFN 0). */
   allocated = 0;
+  /**
+   * __alloc_pages_slowpath, installed by mm/vmscan.ts: direct reclaim, then the OOM killer, when
+   * the free list is empty. True if it freed something (the allocation is tried again).
+   * An allocation with `k === null` (boot, GFP_NOWAIT readahead) never enters it.
+   */
+  slowpath: ((k: Kernel, why: string) => boolean) | null = null;
+  /** Installed by mm/swap.ts: take a PG_lru page off its LRU list as its last reference goes (__page_cache_release). */
+  lru_release: ((pfn: number) => void) | null = null;
 
   constructor(machine: Machine, totalPages: number) {
     if (!Number.isInteger(totalPages) || totalPages < 16) throw new RangeError(`MemMap: totalPages must be an integer >= 16, got ${totalPages}`);
@@ -59,7 +76,7 @@ export class MemMap {
     this.totalPages = totalPages;
     this.refcount = new Int32Array(totalPages);
     this.mapcount = new Int32Array(totalPages);
-    this.flags = new Uint16Array(totalPages);
+    this.flags = new Uint32Array(totalPages);
     this.anon_vma = new Int32Array(totalPages);
     this.flags[0] = PG_reserved;
     this.refcount[0] = 1;
@@ -71,13 +88,43 @@ export class MemMap {
   }
 
   /** alloc_page(GFP_KERNEL|__GFP_ZERO): a zeroed frame with refcount 1, or -1 when out of memory. */
-  alloc_page(_k: Kernel | null, why: string): number {
+  alloc_page(k: Kernel | null, why: string): number {
     let pfn: number;
     if (this.freeList.length) pfn = this.freeList.pop()!;
     else if (this.bump < this.totalPages) pfn = this.bump++;
+    else if (k !== null && this.slowpath !== null && this.slowpath(k, why)) return this.alloc_page(k, why);
     else return -1;
     this.prep(pfn, why);
     return pfn;
+  }
+
+  /**
+   * alloc_pages(order 9) for a THP (mm/huge_memory.c): 512 contiguous frames, 2 MiB aligned, from
+   * the never-used frames, else any fully free aligned block (no buddy allocator: a linear search).
+   * No reclaim or compaction: -1 makes the caller fall back to 4 KiB pages.
+   */
+  alloc_pages_thp(why: string): number {
+    const n = 512;
+    let base = -1;
+    const aligned = Math.ceil(this.bump / n) * n;
+    if (aligned + n <= this.totalPages) {
+      for (let p = this.bump; p < aligned; p++) this.freeList.unshift(p); // the skipped frames, used last
+      this.bump = aligned + n;
+      base = aligned;
+    } else {
+      for (let b = n; b + n <= this.bump && base < 0; b += n) {
+        let free = true;
+        for (let p = b; p < b + n && free; p++) free = (this.flags[p]! & PG_buddy) !== 0;
+        if (free) base = b;
+      }
+      if (base < 0) return -1;
+      const inBlock = (p: number): boolean => p >= base && p < base + n;
+      const keep = this.freeList.filter((p) => !inBlock(p));
+      this.freeList.length = 0;
+      this.freeList.push(...keep);
+    }
+    for (let p = base; p < base + n; p++) this.prep(p, why);
+    return base;
   }
 
   /** alloc_pages(order): 2^order contiguous, aligned frames (order 0 or 1), or -1. */
@@ -106,6 +153,7 @@ export class MemMap {
   free_page(_k: Kernel | null, pfn: number, why: string): void {
     if (this.flags[pfn]! & (PG_reserved | PG_buddy)) throw new Error(`free_page: pfn ${hex(pfn)} is ${this.flags[pfn]! & PG_buddy ? 'already free' : 'reserved'}`);
     if (this.mapcount[pfn]! > 0) throw new Error(`free_page: pfn ${hex(pfn)} is still mapped (mapcount ${this.mapcount[pfn]})`);
+    if (this.flags[pfn]! & PG_lru && this.lru_release) this.lru_release(pfn);
     this.refcount[pfn] = 0;
     this.flags[pfn] = PG_buddy;
     this.anon_vma[pfn] = 0;

@@ -4,12 +4,13 @@
 // Simplified: an anon_vma_chain is an array; no interval tree, no rmap walks (no reclaim).
 
 import {
-  VM_ACCESS_FLAGS, VM_SOFTDIRTY, type AnonVma, type VmAreaStruct,
+  VM_ACCESS_FLAGS, VM_LOCKED, VM_SOFTDIRTY, type AnonVma, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
 import { mmglobals } from './mm_init.js';
 import { enter, leave } from './mmtrace.js';
-import { PG_anon, PG_anon_exclusive, PG_lru, PG_swapbacked, PG_uptodate } from './page_alloc.js';
+import { PG_anon, PG_anon_exclusive, PG_swapbacked, PG_uptodate } from './page_alloc.js';
+import { lru_cache_add_inactive_or_unevictable } from './swap.js';
 import { vma_next, vma_prev } from './vma.js';
 
 function new_anon_vma(k: Kernel, parent: AnonVma | null): AnonVma {
@@ -77,14 +78,19 @@ export function unlink_anon_vmas(_k: Kernel, vma: VmAreaStruct): void {
 
 const rmapName = (k: Kernel, old: string, folio: string): string => (k.features.folios ? folio : old);
 
-/** page_add_new_anon_rmap / folio_add_new_anon_rmap: first mapping of a new anon page, exclusive to this VMA. */
+/**
+ * page_add_new_anon_rmap / folio_add_new_anon_rmap: first mapping of a new anon page, exclusive to
+ * this VMA. Every caller then puts the page on the LRU (lru_cache_add_inactive_or_unevictable /
+ * folio_add_lru_vma); the model does that here, once for all of them.
+ */
 export function page_add_new_anon_rmap(k: Kernel, pfn: number, vma: VmAreaStruct): void {
   const fn = rmapName(k, 'page_add_new_anon_rmap', 'folio_add_new_anon_rmap');
   enter(k, fn, 'mm/rmap.c');
   const mm = k.memmap;
   mm.mapcount[pfn] = 1;
-  mm.flags[pfn]! |= PG_anon | PG_anon_exclusive | PG_swapbacked | PG_uptodate | PG_lru;
+  mm.flags[pfn]! |= PG_anon | PG_anon_exclusive | PG_swapbacked | PG_uptodate;
   mm.anon_vma[pfn] = vma.anon_vma!.id;
+  lru_cache_add_inactive_or_unevictable(k, pfn, (vma.vm_flags & VM_LOCKED) !== 0);
   leave(k, fn);
 }
 
