@@ -1,5 +1,6 @@
 // Runs the process operations of a scenario on the XNU model (xnu-11417): system calls (mmap,
-// munmap, mprotect, minherit, fork, exit, getentropy, the mach_vm_* calls) and user-mode memory
+// munmap, mprotect, minherit, fork, exit, getentropy, the mach_vm_* calls), files (file,
+// drop_caches = purge, pread) and user-mode memory
 // accesses (read, write, exec). An access that faults goes through the whole path — the IDT
 // gate, idt64.s, user_trap, vm_fault, the return through iretq — and is retried as the CPU
 // re-executes the instruction, until it completes or ends in a signal.
@@ -10,8 +11,10 @@ import { A, D } from '../hw/pte.js';
 import { bootXnu } from '../kernel/xnu/boot.js';
 import { fork1 } from '../kernel/xnu/bsd/kern/kern_fork.js';
 import { exit1 } from '../kernel/xnu/bsd/kern/kern_exit.js';
-import { madvise, mlock, mmap, mprotect, munlock, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
-import { signalName } from '../kernel/xnu/bsd/kern/kern_sig.js';
+import { madvise, mlock, mmap, mmap_file, mprotect, munlock, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
+import { ubc_getobject, vfs_purge, vnode_create } from '../kernel/xnu/bsd/vfs/vfs_subr.js';
+import { vnode_read } from '../kernel/xnu/bsd/vm/vnode_pager.js';
+import { signalName, SIGKILL } from '../kernel/xnu/bsd/kern/kern_sig.js';
 import { USRSTACK64 } from '../kernel/xnu/bsd/kern/mach_loader.js';
 import { getentropy } from '../kernel/xnu/bsd/dev/random/randomdev.js';
 import { switch_to_task, syscall_enter, syscall_return } from '../kernel/xnu/osfmk/i386/pcb_native.js';
@@ -26,7 +29,7 @@ import type { Step } from './scenario/schema.js';
 
 export const XNU_OPS = [
   'mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
-  'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect', 'mach_vm_read', 'mach_vm_read_overwrite',
+  'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect', 'mach_vm_read', 'mach_vm_read_overwrite', 'file', 'drop_caches', 'pread',
 ] as const;
 
 /** An access is retried at most this often (a KERN_ABORTED loop means no memory will come). */
@@ -41,6 +44,8 @@ export interface XnuSessionOptions {
   ram?: number;
   signals?: 'handle' | 'default';
   randL3?: number;
+  /** Reads a host file for `file: {content: {host: PATH}}` (the command line gives one). */
+  readHostFile?: (path: string) => Uint8Array;
 }
 
 export class XnuSession {
@@ -51,7 +56,10 @@ export class XnuSession {
   /** Why the kernel did not boot (a RAM too small): every step reports it. */
   private readonly bootError: string | null = null;
 
+  private readonly readHostFile: ((path: string) => Uint8Array) | undefined;
+
   constructor(readonly machine: Machine, opts: XnuSessionOptions) {
+    this.readHostFile = opts.readHostFile;
     const bootOpts = { seed: opts.seed, ram: opts.ram, signals: opts.signals, randL3: opts.randL3 };
     let booted: ReturnType<typeof bootXnu> | null = null;
     try {
@@ -96,12 +104,36 @@ export class XnuSession {
     const t = this.task(step.proc);
     switch_to_task(this.k, t);
     const r = { ...base, outcome: 'ok' } as StepResult;
+    const jetsam0 = this.k.jetsamLog.length;
+    let out: StepResult;
     switch (step.op) {
-      case 'read': return this.access(t, r, this.addr(step.args.addr), 'read', step.args.size, undefined);
-      case 'write': return this.access(t, r, this.addr(step.args.addr), 'write', step.args.size, step.args.value);
-      case 'exec': return this.access(t, r, this.addr(step.args.addr), 'exec', 1, undefined);
-      default: return this.syscall(t, step, r);
+      case 'read': out = this.access(t, r, this.addr(step.args.addr), 'read', step.args.size, undefined); break;
+      case 'write': out = this.access(t, r, this.addr(step.args.addr), 'write', step.args.size, step.args.value); break;
+      case 'exec': out = this.access(t, r, this.addr(step.args.addr), 'exec', 1, undefined); break;
+      default: out = this.syscall(t, step, r);
     }
+    // memorystatus kills during the step are the kernel's log lines (os_log), as Linux's OOM report is
+    if (this.k.jetsamLog.length > jetsam0) out.log = [...(out.log ?? []), ...this.k.jetsamLog.slice(jetsam0)];
+    return out;
+  }
+
+  /** The bytes of a `file:` step: a repeated pattern, a host file, or zeros. */
+  private fileData(a: Extract<Step, { op: 'file' }>['args']): Uint8Array {
+    let data: Uint8Array;
+    if (a.content !== undefined && 'host' in a.content) {
+      if (!this.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
+      const host = this.readHostFile(a.content.host);
+      data = new Uint8Array(a.size === undefined ? host.length : Number(a.size));
+      data.set(host.subarray(0, data.length));
+    } else {
+      data = new Uint8Array(Number(a.size ?? 0n));
+      if (a.content !== undefined) {
+        const pat = new TextEncoder().encode(a.content.pattern);
+        for (let i = 0; i < data.length; i++) data[i] = pat[i % pat.length]!;
+      }
+    }
+    if (data.length > 64 << 20) throw new StepError('a file is at most 64 MiB in the model');
+    return data;
   }
 
   private syscall(t: Task, step: Step, r: StepResult): StepResult {
@@ -125,7 +157,19 @@ export class XnuSession {
     switch (step.op) {
       case 'mmap': {
         const a = step.args;
-        if (a.file !== undefined || !a.flags.includes('anonymous')) throw new StepError('file mappings are not in the xnu-11417 model yet (anonymous memory only)');
+        if (a.file !== undefined) {
+          if (a.flags.includes('anonymous')) throw new StepError('a file mapping cannot be anonymous: drop `anonymous` or `file`');
+          const open = a.open ?? 'rw';
+          const vnode = k.vnodes.get(a.file);
+          if (!vnode) throw new StepError(`no file '${a.file}' (create it first with a \`file:\` step)`);
+          const res = mmap_file(k, t, a.addr === undefined ? 0n : this.addr(a.addr), a.length, PROT_BITS[a.prot]!, { shared: a.flags.includes('shared'), fixed: a.flags.includes('fixed') }, {
+            vnode, name: a.file, fread: open !== 'w', fwrite: open !== 'r', offset: a.offset ?? 0n,
+          });
+          if (res.error === 0 && a.as !== undefined) this.names.set(a.as, res.ret);
+          return sys(r, res, 'mmap');
+        }
+        if (a.open !== undefined) throw new StepError('open is for file mappings (with file:)');
+        if (!a.flags.includes('anonymous')) throw new StepError('an mmap without file: must be anonymous (add `anonymous`, or map a file with file:)');
         const res = mmap(k, t, a.addr === undefined ? 0n : this.addr(a.addr), a.length, PROT_BITS[a.prot]!, { shared: a.flags.includes('shared'), fixed: a.flags.includes('fixed') });
         if (res.error === 0 && a.as !== undefined) this.names.set(a.as, res.ret);
         return sys(r, res, 'mmap');
@@ -172,6 +216,24 @@ export class XnuSession {
         const a = step.args;
         return kr(r, 'mach_vm_read_overwrite', mach_vm_read_overwrite(k, t.map, this.addr(a.addr), a.size, this.addr(a.data)));
       }
+      case 'file': {
+        const data = this.fileData(step.args);
+        vnode_create(k, step.args.as, data);
+        return { ...r, ret: hex(data.length) };
+      }
+      case 'drop_caches': {
+        const n = vfs_purge(k);
+        return { ...r, message: `purge: ${n} cached file page(s) dropped` };
+      }
+      case 'pread': {
+        const a = step.args;
+        const vp = k.vnodes.get(a.file);
+        if (!vp) throw new StepError(`no file '${a.file}' (create it first with a \`file:\` step)`);
+        const v = vnode_read(k, vp, ubc_getobject(k, vp), Number(a.offset), a.size);
+        if (v === 'shortage') return { ...r, outcome: 'error', errno: 'ENOMEM', ret: hex(-1), message: 'pread() failed: no free page' };
+        const n = Math.max(0, Math.min(a.size, vp.size - Number(a.offset)));
+        return { ...r, ret: hex(n), value: hex(v === 'eof' ? 0n : v) };
+      }
       default:
         throw new StepError(`'${step.op}' is not modelled on xnu-11417`);
     }
@@ -213,9 +275,12 @@ export class XnuSession {
     if (tr.mach_exception) out.mach_exception = { type: tr.mach_exception.type, code: tr.mach_exception.code, subcode: hex(tr.mach_exception.subcode) };
     if (tr.signal) {
       out.signal = { signo: tr.signal.signo, name: signalName(tr.signal.signo), code: tr.signal.code, addr: hex(tr.signal.addr), trapno: tr.signal.trapno, err: tr.signal.err };
-      out.message = tr.killed
-        ? `${t.name}[${t.proc.p_pid}] killed by ${signalName(tr.signal.signo)} (core dumped); EXC_BAD_ACCESS (${excCodeName(tr.signal.trapno, tr.mach_exception?.code ?? 0)})`
-        : `${signalName(tr.signal.signo)} handled: the handler skips the access`;
+      out.message = tr.signal.signo === SIGKILL
+        ? `${t.name}[${t.proc.p_pid}] killed by SIGKILL (memorystatus: vm-pageshortage)`
+        : tr.killed
+          ? `${t.name}[${t.proc.p_pid}] killed by ${signalName(tr.signal.signo)} (core dumped); EXC_BAD_ACCESS (${excCodeName(tr.signal.trapno, tr.mach_exception?.code ?? 0)})`
+          : `${signalName(tr.signal.signo)} handled: the handler skips the access`;
+      if (tr.signal.signo === SIGKILL) out.outcome = 'killed';
     }
     return out;
   }

@@ -11,6 +11,8 @@ import type { TraceSink } from '../../trace/events.js';
 import type { Pmap, PvEntry } from './osfmk/x86_64/pmap.js';
 import type { VmPageQueues } from './osfmk/vm/vm_page.js';
 import type { Task } from './osfmk/kern/task.js';
+import type { Vnode } from './bsd/vfs/vfs_subr.js';
+import type { CompressorPool, CSlot } from './osfmk/vm/vm_compressor.js';
 
 export const XNU_TAG = 'xnu-11417.121.6';
 
@@ -69,6 +71,14 @@ export interface VmStatistics {
   cow_faults: number;
   pageins: number;
   decompressions: number;
+  /** Pages the pageout daemon handed to the compressor (vm_stat "Pages stored in compressor" grows by these). */
+  compressions: number;
+  /** Dirty file pages written back to their vnode (vm_stat pageouts). */
+  pageouts: number;
+  /** Pages the daemon found referenced on the inactive queue and gave a second chance. */
+  reactivations: number;
+  /** Clean pages freed without I/O: file pages and MADV_FREE_REUSABLE pages. */
+  reclaimed: number;
 }
 
 /** splitmix64: the model's early_random(), seeded by the scenario (no wall clock, STYLE.md). */
@@ -108,7 +118,23 @@ export interface TrapRecord {
 /** One booted XNU. Fields are filled by `vstart` (osfmk/i386/i386_init.ts). */
 export class Xnu {
   readonly rng: EarlyRandom;
-  readonly stats: VmStatistics = { faults: 0, zero_fill_count: 0, cow_faults: 0, pageins: 0, decompressions: 0 };
+  readonly stats: VmStatistics = {
+    faults: 0, zero_fill_count: 0, cow_faults: 0, pageins: 0, decompressions: 0, compressions: 0, pageouts: 0, reactivations: 0, reclaimed: 0,
+  };
+  /** The simulated file system: vnodes by name (bsd/vfs, simplified to one flat namespace). */
+  readonly vnodes = new Map<string, Vnode>();
+  /** Disk reads the vnode pager issued (one per page: vnode_pagein), and writes (vnode_pageout). */
+  readonly io = { reads: 0, writes: 0 };
+  /** The compressor pool (osfmk/vm/vm_compressor.c), made at the first compression. */
+  compressor: CompressorPool | null = null;
+  /** vm_pageout_wakeup was called (free pages below vm_page_free_min): the daemon runs at the next safe point. */
+  pageoutWanted = false;
+  /** True while vm_pageout_scan runs (it is not re-entered). */
+  pageoutRunning = false;
+  /** Compressed slots whose data is corrupt (decompression_failure.c's test hook): decompressing fails with KERN_MEMORY_FAILURE. */
+  readonly corruptSlots = new Set<CSlot>();
+  /** memorystatus (jetsam) kills, in order, with their log lines. */
+  readonly jetsamLog: string[] = [];
   /** hwIntCnt[trapno] (idt64.s L_intcnt). */
   readonly hwIntCnt = new Array<number>(256).fill(0);
   randL3 = 0;

@@ -36,16 +36,18 @@ test('checklist 14: SUCCESS resumes at the same RIP; ABORTED resumes too; other 
   assert.ok(iret && iret.ev === 'iret' && iret.rip === '0x100003f50');
   const bad = session([MMAP, '- read: {addr: 0x200000010}']);
   assert.deepEqual(bad.results[1]!.mach_exception, { type: 1, code: 1, subcode: '0x200000010' });
-  // No free page at all (tiny RAM, all used): vm_page_wait fails, KERN_ABORTED, the access is retried.
+  // No page can be freed (everything wired) and the faulting task is the largest: memorystatus
+  // kills it, its vm_page_wait is interrupted, vm_fault returns KERN_ABORTED (checklist 39), and
+  // the SIGKILL is delivered on the way back to user mode.
   const starved = session([
-    '- mmap: {as: big, length: 16m, prot: rw, flags: [private, anonymous]}',
-    ...Array.from({ length: 200 }, (_, i) => `- write: {addr: big+${i * 4096}, value: 1}`),
-  ], { ram: 0x4c0000 });
-  const last = starved.results[starved.results.length - 1]!;
+    '- mmap: {as: big, length: 1m, prot: rw, flags: [private, anonymous]}',
+    '- mlock: {addr: big, length: 1m}',
+  ], { ram: 0x500000 });
+  const last = starved.results[1]!;
   assert.equal(last.outcome, 'error');
-  assert.match(last.message ?? '', /KERN_ABORTED/);
-  assert.ok(decisions(starved.events, 'user_trap').includes('resume-aborted'), 'checklist 39: KERN_ABORTED after vm_page_wait');
+  assert.ok(decisions(starved.events, 'vm_page_wait').includes('current-task-killed'));
   assert.ok(decisions(starved.events, 'vm_fault_internal').includes('memory-shortage-aborted'));
+  assert.match(starved.s.k.jetsamLog[0] ?? '', /memorystatus: killing_top_process pid 100 \[main\] \(vm-pageshortage 180\)/);
 });
 
 test('checklist 14: KERN_FAILURE from a user fault (th_vm_faults_disabled) panics: the machine stops', () => {

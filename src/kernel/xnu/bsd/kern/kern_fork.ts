@@ -13,7 +13,7 @@ export function fork1(k: Xnu, parent: Task, name: string): Task {
   const map = vm_map_fork(k, parent.map);
   const regs = { ...parent.thread.regs, gpr: { ...parent.thread.regs.gpr, rax: 0n } };
   const child: Task = {
-    name, map, faults: 0, cow_faults: 0, pageins: 0, thread: thread_create(k, regs), exc_port_task: parent.exc_port_task, exc_port_thread: false,
+    name, map, faults: 0, cow_faults: 0, pageins: 0, decompressions: 0, thread: thread_create(k, regs), exc_port_task: parent.exc_port_task, exc_port_thread: false,
     proc: { ...parent.proc, p_pid: k.nextPid++, p_name: name, sigacts: new Map(parent.proc.sigacts), exited: false, p_xsig: 0 },
   };
   k.tasks.push(child);

@@ -1,6 +1,8 @@
 // mmap, munmap, mprotect, minherit (bsd/kern/kern_mman.c:275, 1120, 1187; xnu-11417.121.6)
-// for anonymous memory, with XNU's errno rules (checklist 44-49).
-// Simplified: no file mappings (the files issue), no MAP_JIT/MAP_RESILIENT_*, no VM tags in fd.
+// with XNU's errno rules (checklist 44-49), anonymous and file mappings (the file's UBC object:
+// shared maps it directly, private through a COPY_DELAY copy object with needs_copy); madvise
+// with MADV_ZERO and MADV_FREE_REUSABLE/REUSE.
+// Simplified: no MAP_JIT/MAP_RESILIENT_*, no VM tags in fd, no code signing of file pages.
 
 import {
   decide, enter, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE, KERN_RESOURCE_SHORTAGE, KERN_SUCCESS, VM_INHERIT_DEFAULT,
@@ -11,11 +13,13 @@ import { vm_map_enter } from '../../osfmk/vm/vm_map.js';
 import { vm_map_delete } from '../../osfmk/vm/vm_map_ops.js';
 import { mach_vm_deallocate, mach_vm_inherit, mach_vm_protect } from '../../osfmk/vm/vm_user.js';
 import { vm_map_behavior_set, type VmBehavior } from '../../osfmk/vm/vm_map_behavior.js';
+import { vm_object_copy_delay, vm_object_deallocate, vm_object_reference } from '../../osfmk/vm/vm_object.js';
+import { ubc_getobject, type Vnode } from '../vfs/vfs_subr.js';
 import { vm_map_unwire, vm_map_wire } from '../../osfmk/vm/vm_map_wire.js';
 
 const FILE = 'bsd/kern/kern_mman.c';
 
-export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTSUP' | 'EAGAIN';
+export type Errno = 'EINVAL' | 'ENOMEM' | 'EACCES' | 'EFAULT' | 'ENOTSUP' | 'EAGAIN' | 'EBADF' | 'ENODEV';
 export type SysResult = { error: 0; ret: bigint } | { error: Errno; ret?: undefined };
 
 export interface MmapFlags {
@@ -55,6 +59,63 @@ export function mmap(k: Xnu, t: Task, addr: bigint, len: bigint, prot0: number, 
   return done('mapped', ok(BigInt(r.addr)));
 }
 
+/** An open file as mmap receives it: the vnode and the descriptor's access (FREAD/FWRITE). */
+export interface MmapFile {
+  vnode: Vnode | undefined;
+  name: string;
+  fread: boolean;
+  fwrite: boolean;
+  offset: bigint;
+}
+
+type FileMmapDecision = 'bad-file' | 'read-needs-fread' | 'shared-write-needs-fwrite' | 'fixed-offset-mismatch' | 'mapped-shared' | 'mapped-private-copy-delay' | 'vm-error';
+
+/**
+ * mmap (kern_mman.c:275) of a vnode: a read mapping needs FREAD; MAP_SHARED keeps WRITE in
+ * maxprot only with FWRITE; an unaligned offset is truncated to the page and the returned
+ * address keeps the remainder (pageoff). The entry maps the UBC object (MAP_SHARED, inheritance
+ * SHARE) or, for MAP_PRIVATE, a copy object made by vm_object_copy_delay with needs_copy
+ * (vm_map_enter_mem_object_control with copy: vm_object_copy_strategically, COPY_DELAY).
+ */
+export function mmap_file(k: Xnu, t: Task, addr: bigint, len: bigint, prot0: number, flags: MmapFlags, f: MmapFile): SysResult {
+  enter(k, 'mmap', FILE, k.trace.enabled ? { addr: `0x${addr.toString(16)}`, len: `0x${len.toString(16)}`, prot: String(prot0), flags: `${flags.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${flags.fixed ? '|MAP_FIXED' : ''}`, fd: `'${f.name}'`, pos: `0x${f.offset.toString(16)}` } : undefined);
+  const done = (why: FileMmapDecision, r: SysResult): SysResult => {
+    decide(k, 'mmap', why);
+    leave(k, 'mmap', r.error === 0 ? `0x${r.ret.toString(16)}` : r.error);
+    return r;
+  };
+  let prot = prot0;
+  if (prot & (VM_PROT_WRITE | VM_PROT_EXECUTE)) prot |= VM_PROT_READ;
+  if (f.vnode === undefined) return done('bad-file', fail('EBADF'));
+  if (len === 0n) return done('mapped-shared', ok(addr));
+  if (prot & VM_PROT_READ && !f.fread) return done('read-needs-fread', fail('EACCES'));
+  let maxprot = VM_PROT_ALL;
+  if (flags.shared) {
+    if (!f.fwrite) maxprot &= ~VM_PROT_WRITE;
+    if (prot & VM_PROT_WRITE && !f.fwrite) return done('shared-write-needs-fwrite', fail('EACCES'));
+  }
+  const pageoff = f.offset & 0xfffn;
+  if (flags.fixed && (addr & 0xfffn) !== pageoff) return done('fixed-offset-mismatch', fail('EINVAL'));
+  const filePos = Number(f.offset - pageoff);
+  const size = Number((len + pageoff + 0xfffn) & ~0xfffn);
+  const start = flags.fixed ? Number(addr - pageoff) : Number((addr + 0xfffn) & ~0xfffn);
+  const file = ubc_getobject(k, f.vnode);
+  let object = file;
+  if (!flags.shared) object = vm_object_copy_delay(k, file, filePos, size);
+  else vm_object_reference(file);
+  const req = {
+    addr: start, size, anywhere: !flags.fixed, overwrite: flags.fixed, cur: prot, max: maxprot, inheritance: flags.shared ? VM_INHERIT_SHARE : VM_INHERIT_DEFAULT,
+    object, offset: filePos, needsCopy: !flags.shared,
+  };
+  const remove = (s: number, e: number): void => void vm_map_delete(k, t.map, s, e);
+  const r = vm_map_enter(k, t.map, req, remove);
+  if (r.kr !== KERN_SUCCESS) {
+    vm_object_deallocate(k, object);
+    return done('vm-error', fail(mmapErrno(r.kr)));
+  }
+  return done(flags.shared ? 'mapped-shared' : 'mapped-private-copy-delay', ok(BigInt(r.addr) + pageoff));
+}
+
 /** munmap (kern_mman.c:1120): unaligned or zero length is EINVAL; holes are fine. */
 export function munmap(k: Xnu, t: Task, addr: bigint, len: bigint): SysResult {
   enter(k, 'munmap', FILE);
@@ -90,7 +151,8 @@ export function minherit(k: Xnu, t: Task, addr: bigint, len: bigint, inh: number
 
 const ADVICE_BEHAVIOR: Readonly<Record<string, VmBehavior>> = {
   normal: 'VM_BEHAVIOR_DEFAULT', random: 'VM_BEHAVIOR_RANDOM', sequential: 'VM_BEHAVIOR_SEQUENTIAL', willneed: 'VM_BEHAVIOR_WILLNEED',
-  dontneed: 'VM_BEHAVIOR_DONTNEED', free: 'VM_BEHAVIOR_FREE',
+  dontneed: 'VM_BEHAVIOR_DONTNEED', free: 'VM_BEHAVIOR_FREE', free_reusable: 'VM_BEHAVIOR_REUSABLE', free_reuse: 'VM_BEHAVIOR_REUSE',
+  zero: 'VM_BEHAVIOR_ZERO',
 };
 
 type MadviseDecision = 'behavior' | 'pageout-release-kernel' | 'not-an-xnu-advice' | 'range-overflows';

@@ -12,6 +12,7 @@ import { EXC_I386_GPFLT } from '../../osfmk/i386/trap.js';
 import { exit1 } from './kern_exit.js';
 
 const FILE = 'bsd/kern/kern_sig.c';
+export const SIGKILL = 9;
 export const SIGBUS = 10;
 export const SIGSEGV = 11;
 export const SEGV_MAPERR = 1;
@@ -19,7 +20,7 @@ export const SEGV_ACCERR = 2;
 export const BUS_ADRERR = 2;
 
 export function signalName(sig: number): string {
-  return sig === SIGSEGV ? 'SIGSEGV' : sig === SIGBUS ? 'SIGBUS' : `SIG${sig}`;
+  return sig === SIGSEGV ? 'SIGSEGV' : sig === SIGBUS ? 'SIGBUS' : sig === SIGKILL ? 'SIGKILL' : `SIG${sig}`;
 }
 
 /** threadsignal (kern_sig.c:1778): pend the signal on the thread and request AST_BSD. */
@@ -55,25 +56,26 @@ export function bsd_ast(k: Xnu): boolean {
   return alive;
 }
 
-type PostsigAction = 'default-kill-core' | 'run-handler' | 'ignored';
+type PostsigAction = 'default-kill-core' | 'run-handler' | 'ignored' | 'sigkill-kill';
 
 /** postsig_locked (kern_sig.c): the default action kills with a core; a handler gets sendsig. */
 function postsig_locked(k: Xnu, sig: number): boolean {
   if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'postsig_locked', src: `${FILE}:postsig_locked (xnu-11417)`, args: { signum: signalName(sig) } });
   const p = k.current!.proc;
   const act = p.sigacts.get(sig)?.action ?? 'default';
-  const why: PostsigAction = act === 'handler' ? 'run-handler' : act === 'ignore' ? 'ignored' : 'default-kill-core';
+  // SIGKILL cannot be caught or ignored, and its default action (SA_KILL) dumps no core.
+  const why: PostsigAction = sig === SIGKILL ? 'sigkill-kill' : act === 'handler' ? 'run-handler' : act === 'ignore' ? 'ignored' : 'default-kill-core';
   decide(k, 'postsig_locked', why);
   recordSignal(k, sig);
   if (why === 'run-handler') {
     sendsig(k, sig);
     k.trap.handled = true;
-  } else if (why === 'default-kill-core') {
+  } else if (why === 'default-kill-core' || why === 'sigkill-kill') {
     k.trap.killed = true;
     exit1(k, k.current!, sig);
   }
   leave(k, 'postsig_locked');
-  return why !== 'default-kill-core';
+  return why !== 'default-kill-core' && why !== 'sigkill-kill';
 }
 
 /** si_code as sendsig fills it (unix_signal.c:560-583), checklist 17. */

@@ -62,6 +62,8 @@ export interface Task {
   faults: number;
   cow_faults: number;
   pageins: number;
+  /** thread->decompressions (VM_STAT_DECOMPRESSIONS): compressed pages this task faulted back in. */
+  decompressions: number;
   thread: Thread;
   proc: Proc;
   /** Task-level exception ports set for EXC_BAD_ACCESS (none by default: the host's ux_handler catches). */

@@ -2,14 +2,21 @@
 // its fast path over the shadow chain (soft fault, copy-on-write, zero fill) and the slow path
 // vm_fault_page (placeholder page in the top object, copy-object push), then vm_fault_enter to
 // the pmap. Decision tree and line numbers: xnu.md §5.
-// Simplified: no pagers (no compressor, no vnode pager: that is the files/pressure issue), no
-// busy pages from other threads, no wiring faults, no code signing, no throttling, no KDBG.
+// Pagers: a compressed page of an internal object is decompressed in the fast path (V8 d) or in
+// vm_fault_page; a page of a file's object is requested from the vnode pager in vm_fault_page
+// (P3: one memory_object_data_request per page; the type becomes PAGEINV, task pageins++).
+// Simplified: no busy pages from other threads (one thread per task, so checklist 40's sleep
+// never happens), no code signing, no throttling, no KDBG, no swapped-out c_segments (so
+// COMPRESSOR_SWAPIN never happens), no resilient media.
 
 import { hex } from '../../../../trace/events.js';
 import {
-  decide, enter, krName, leave, protName, KERN_ABORTED, KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_MEMORY_ERROR, KERN_SUCCESS, VM_PROT_COPY,
-  VM_PROT_EXECUTE, VM_PROT_WRITE, type Xnu,
+  decide, enter, krName, leave, protName, KERN_ABORTED, KERN_FAILURE, KERN_INVALID_ADDRESS, KERN_MEMORY_ERROR, KERN_MEMORY_FAILURE, KERN_SUCCESS,
+  VM_PROT_COPY, VM_PROT_EXECUTE, VM_PROT_WRITE, type Xnu,
 } from '../../xnu.js';
+import { memory_object_data_request } from './memory_object.js';
+import { vm_compressor_pager_get, vm_compressor_pager_state_get } from './vm_compressor_pager.js';
+import { vm_page_wait, vm_pageout_scan } from './vm_pageout.js';
 import { pmap_disconnect, pmap_enter_options, type Pmap } from '../x86_64/pmap.js';
 import type { VmMap } from './vm_map.js';
 import { vm_map_lookup_and_lock_object } from './vm_map_lookup.js';
@@ -27,8 +34,13 @@ export const DBG_PAGEIN_FAULT = 2;
 export const DBG_COW_FAULT = 3;
 export const DBG_CACHE_HIT_FAULT = 4;
 export const DBG_NZF_PAGE_FAULT = 5;
+export const DBG_PAGEINV_FAULT = 7;
+export const DBG_PAGEIND_FAULT = 8;
+export const DBG_COMPRESSOR_FAULT = 9;
+export const DBG_COMPRESSOR_SWAPIN_FAULT = 0xa;
 const FAULT_TYPE_NAMES: Record<number, string> = {
-  1: 'DBG_ZERO_FILL_FAULT', 2: 'DBG_PAGEIN_FAULT', 3: 'DBG_COW_FAULT', 4: 'DBG_CACHE_HIT_FAULT', 5: 'DBG_NZF_PAGE_FAULT',
+  1: 'DBG_ZERO_FILL_FAULT', 2: 'DBG_PAGEIN_FAULT', 3: 'DBG_COW_FAULT', 4: 'DBG_CACHE_HIT_FAULT', 5: 'DBG_NZF_PAGE_FAULT', 6: 'DBG_GUARD_FAULT',
+  7: 'DBG_PAGEINV_FAULT', 8: 'DBG_PAGEIND_FAULT', 9: 'DBG_COMPRESSOR_FAULT', 10: 'DBG_COMPRESSOR_SWAPIN_FAULT',
 };
 export function faultTypeName(t: number): string {
   return FAULT_TYPE_NAMES[t] ?? String(t);
@@ -87,6 +99,7 @@ export function vm_fault_internal(k: Xnu, map: VmMap, vaddr0: number, faultType:
   }
   k.stats.faults++;
   if (k.current) k.current.faults++;
+  if (k.pageoutWanted) vm_pageout_scan(k); // the daemon, woken by an earlier vm_page_grab, ran before this fault
   const needCopy = (faultType & VM_PROT_WRITE) !== 0;
   let kr: number;
   for (let retry = 0; ; retry++) {
@@ -120,7 +133,8 @@ const VM_FAULT_RETRY_KR = -2;
 
 type FastDecision =
   | 'resident-in-top-soft-fault' | 'read-maps-page-readonly' | 'write-top-has-copy-object-slow' | 'cow-into-top-object'
-  | 'no-free-page-slow' | 'zero-fill-in-top-object' | 'descend-to-shadow' | 'page-absent-slow' | 'object-severed';
+  | 'no-free-page-slow' | 'zero-fill-in-top-object' | 'descend-to-shadow' | 'page-absent-slow' | 'object-severed' | 'external-object-slow'
+  | 'page-error-slow';
 
 /** The fast path (vm_fault.c V8, l.4696-5968). Returns a kern_return_t, or -1 for the slow path. */
 function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
@@ -130,8 +144,8 @@ function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
   for (;;) {
     const m = vm_page_lookup(cur, curOffset);
     if (m !== null) {
-      if (m.absent || m.busy) {
-        note('page-absent-slow');
+      if (m.absent || m.busy || m.error) {
+        note(m.error ? 'page-error-slow' : 'page-absent-slow');
         return -1;
       }
       if (cur === ctx.object && ctx.object.vo_copy === null) {
@@ -149,6 +163,11 @@ function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
       }
       return fastCow(k, ctx, m);
     }
+    if (cur.pager?.kind === 'vnode') {
+      note('external-object-slow'); // a file page not in the cache: vm_fault_page asks the vnode pager
+      return -1;
+    }
+    if (vm_compressor_pager_state_get(cur, curOffset) === 'VM_EXTERNAL_STATE_EXISTS') return fastDecompress(k, ctx, cur, curOffset);
     if (cur.shadow === null) return fastZeroFill(k, ctx, cur);
     if (k.trace.enabled) k.trace.emit({ ev: 'decision', fn: 'vm_fault_internal', reason: 'descend-to-shadow', detail: `object#${cur.id} -> object#${cur.shadow.id}, offset += ${hex(cur.vo_shadow_offset)}` });
     curOffset += cur.vo_shadow_offset;
@@ -173,6 +192,39 @@ function fastCow(k: Xnu, ctx: FaultCtx, curM: VmPage): number {
   k.stats.cow_faults++;
   if (k.current) k.current.cow_faults++;
   return fastPmapEnter(k, ctx, m, null);
+}
+
+/**
+ * V8(d) compressor (l.5351-5474): the page is in the compressor. Decompress into a new page of
+ * `cur` (a read, or a write at the top), or, for a write below the top, into a new page of the
+ * top object keeping the compressed copy for the other sharers (C_KEEP). The page is dirty.
+ * DBG_COMPRESSOR_FAULT, decompressions++ (checklist 35).
+ */
+function fastDecompress(k: Xnu, ctx: FaultCtx, cur: VmObject, curOffset: number): number {
+  const m = vm_page_grab(k);
+  if (m === null) {
+    decide(k, 'vm_fault_internal', 'no-free-page-slow');
+    return -1;
+  }
+  const cow = cur !== ctx.object && (ctx.faultType & VM_PROT_WRITE) !== 0;
+  if (k.trace.enabled) decide(k, 'vm_fault_internal', cow ? 'decompress-c-keep-into-top' : 'decompress', `object#${cur.id} offset ${hex(curOffset)}`);
+  const kr = vm_compressor_pager_get(k, cur, curOffset, m.phys_page, cow);
+  if (kr !== KERN_SUCCESS) {
+    vm_page_free(k, m);
+    return kr; // KERN_MEMORY_FAILURE is returned as is (checklist 36)
+  }
+  vm_page_insert(k, m, cow ? ctx.object : cur, cow ? ctx.offset : curOffset);
+  m.dirty = true;
+  if (cur !== ctx.object && !cow) ctx.prot &= ~VM_PROT_WRITE;
+  ctx.type = DBG_COMPRESSOR_FAULT;
+  vm_stat_decompressions(k);
+  return fastPmapEnter(k, ctx, m, null);
+}
+
+/** VM_STAT_DECOMPRESSIONS (vm_fault.c:209): the global and the thread's count. */
+function vm_stat_decompressions(k: Xnu): void {
+  k.stats.decompressions++;
+  if (k.current) k.current.decompressions++;
 }
 
 /** V8(d) zero fill (l.5623): a new zeroed page in the TOP object (checklist 32, 33). */
@@ -235,7 +287,7 @@ function vm_fault_slow(k: Xnu, ctx: FaultCtx): number {
     return ok ? VM_FAULT_RETRY_KR : KERN_ABORTED;
   }
   if (r.result === VM_FAULT_RETRY) return VM_FAULT_RETRY_KR;
-  if (r.result === VM_FAULT_MEMORY_ERROR) return KERN_MEMORY_ERROR;
+  if (r.result === VM_FAULT_MEMORY_ERROR) return r.errorCode ?? KERN_MEMORY_ERROR;
   if (ctx.map.timestamp !== ctx.version) {
     decide(k, 'vm_fault_internal', 'map-changed-relookup');
     const again = vm_map_lookup_and_lock_object(k, ctx.map, ctx.vaddr, ctx.faultType & ~VM_PROT_WRITE);
@@ -251,21 +303,19 @@ function vm_fault_slow(k: Xnu, ctx: FaultCtx): number {
   return fastPmapEnter(k, ctx, r.m!, r.topPage);
 }
 
-/** vm_page_wait (vm_resident.c:4582): no pageout daemon in the model, so it succeeds only if a page is free. */
-function vm_page_wait(k: Xnu): boolean {
-  return k.pages.vm_page_free_count > 0;
-}
-
 interface FaultPageResult {
   result: number;
   m: VmPage | null;
   topPage: VmPage | null;
   prot: number;
   type: number;
+  /** error_code: KERN_MEMORY_FAILURE for a failed decompression, else KERN_MEMORY_ERROR. */
+  errorCode?: number;
 }
 
 type FaultPageDecision = 'object-dead' | 'found-resident' | 'placeholder-in-top' | 'descend' | 'zero-fill-placeholder' | 'no-page-shortage'
-  | 'cow-copy-into-top' | 'read-lower-page-readonly' | 'copy-object-push' | 'copy-object-has-page' | 'read-with-copy-object-readonly';
+  | 'cow-copy-into-top' | 'read-lower-page-readonly' | 'copy-object-push' | 'copy-object-has-page' | 'read-with-copy-object-readonly'
+  | 'compressor-get' | 'decompression-failed' | 'data-request' | 'pager-error' | 'page-error';
 
 /**
  * vm_fault_page (vm_fault.c:1053): walk the chain holding a busy placeholder in the top object;
@@ -291,11 +341,18 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
   let m: VmPage | null;
   for (;;) {
     m = vm_page_lookup(object, offset);
+    if (m !== null && m.error) {
+      note('page-error', `object#${object.id}: the pager could not supply it`);
+      vm_page_free(k, m);
+      if (firstM !== null && firstM !== m) vm_page_free(k, firstM);
+      out.errorCode = KERN_MEMORY_ERROR;
+      return finish(VM_FAULT_MEMORY_ERROR);
+    }
     if (m !== null && !m.absent) {
       note('found-resident', `object#${object.id}`);
       break;
     }
-    if (object === first) {
+    if (object === first && firstM === null) {
       firstM = vm_page_grab(k);
       if (firstM === null) {
         note('no-page-shortage');
@@ -304,6 +361,17 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
       vm_page_insert(k, firstM, first, firstOffset);
       firstM.absent = true;
       note('placeholder-in-top');
+    }
+    const paged = vm_fault_page_pager(k, object, offset, object === first ? firstM : null, out, note);
+    if (object === first && object.pager?.kind === 'vnode') firstM = null; // the pagein freed the placeholder
+    if (paged === 'found') {
+      if (object === first) firstM = null; // the placeholder became the page (compressor) or was replaced (pagein)
+      m = vm_page_lookup(object, offset)!;
+      break;
+    }
+    if (paged !== 'absent') {
+      if (firstM !== null) vm_page_free(k, firstM);
+      return finish(paged === 'shortage' ? VM_FAULT_MEMORY_SHORTAGE : VM_FAULT_MEMORY_ERROR);
     }
     if (object.shadow === null) {
       note('zero-fill-placeholder');
@@ -314,6 +382,11 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
     note('descend', `object#${object.id} -> object#${object.shadow.id}`);
     offset += object.vo_shadow_offset;
     object = object.shadow;
+  }
+  if (out.type === DBG_PAGEIN_FAULT) {
+    // done: (l.2531) VM_PAGE_COUNT_AS_PAGEIN, and the type says where it came from (checklist 37)
+    if (k.current) k.current.pageins++;
+    out.type = object.internal ? DBG_PAGEIND_FAULT : DBG_PAGEINV_FAULT;
   }
   if (object !== first) {
     if (faultType & VM_PROT_WRITE) {
@@ -326,6 +399,10 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
       note('cow-copy-into-top');
       vm_page_copy(k, m, copyM);
       if (m.pmapped) pmap_disconnect(k, m.phys_page);
+      if (m.busy) { // a page just paged in or decompressed below the top: it stays there, cached
+        vm_page_wakeup_done(m);
+        vm_page_activate(k, m);
+      }
       out.type = DBG_COW_FAULT;
       k.stats.cow_faults++;
       if (k.current) k.current.cow_faults++;
@@ -346,6 +423,48 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
   return finish(out.result);
 }
 
+/**
+ * P3 (l.1700-1990): no resident page at this level; ask the pager if there is one that has it.
+ * Internal: vm_compressor_pager_get into the placeholder (or a new page of this object), dirty,
+ * DBG_COMPRESSOR_FAULT; a corrupt slot is KERN_MEMORY_FAILURE. External: the placeholder is
+ * freed and memory_object_data_request pages the data in (type DBG_PAGEIN_FAULT for now).
+ */
+function vm_fault_page_pager(k: Xnu, object: VmObject, offset: number, placeholder: VmPage | null, out: FaultPageResult, note: (w: FaultPageDecision, d?: string) => void): 'found' | 'absent' | 'shortage' | 'error' {
+  if (object.pager === null) return 'absent';
+  if (object.pager.kind === 'compressor') {
+    if (vm_compressor_pager_state_get(object, offset) !== 'VM_EXTERNAL_STATE_EXISTS') return 'absent';
+    const m = placeholder ?? vm_page_grab(k);
+    if (m === null) return 'shortage';
+    note('compressor-get', `object#${object.id} offset ${hex(offset)}`);
+    const kr = vm_compressor_pager_get(k, object, offset, m.phys_page, false);
+    if (kr !== KERN_SUCCESS) {
+      note('decompression-failed');
+      if (placeholder === null) vm_page_free(k, m);
+      out.errorCode = KERN_MEMORY_FAILURE;
+      return 'error';
+    }
+    if (placeholder === null) vm_page_insert(k, m, object, offset);
+    m.absent = false;
+    m.dirty = true;
+    out.type = DBG_COMPRESSOR_FAULT;
+    vm_stat_decompressions(k);
+    return 'found';
+  }
+  if (placeholder !== null) vm_page_free(k, placeholder);
+  note('data-request', `object#${object.id} offset ${hex(offset)}`);
+  const r = memory_object_data_request(k, object, offset);
+  if (r === 'shortage') return 'shortage';
+  if (r === 'error') {
+    const m = vm_page_lookup(object, offset);
+    note('pager-error');
+    if (m) vm_page_free(k, m);
+    out.errorCode = KERN_MEMORY_ERROR;
+    return 'error';
+  }
+  out.type = DBG_PAGEIN_FAULT;
+  return 'found';
+}
+
 /** P6 (l.2300): before the first write to a page of an object with a copy object, give the copy the old data. */
 function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faultType: number, out: FaultPageResult, note: (w: FaultPageDecision, d?: string) => void): void {
   if (!(faultType & VM_PROT_WRITE)) {
@@ -355,7 +474,7 @@ function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faul
   }
   const copy = first.vo_copy!;
   const copyOffset = offset - copy.vo_shadow_offset;
-  if (vm_page_lookup(copy, copyOffset) !== null) {
+  if (vm_page_lookup(copy, copyOffset) !== null || vm_compressor_pager_state_get(copy, copyOffset) === 'VM_EXTERNAL_STATE_EXISTS') {
     note('copy-object-has-page');
     return;
   }

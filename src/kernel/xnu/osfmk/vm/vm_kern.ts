@@ -10,7 +10,7 @@ export function kmem_alloc(k: Xnu, pages: number): bigint {
   const va = k.kmemNext;
   k.kmemNext += BigInt(pages * 4096 + 4096); // one unmapped guard page after each allocation
   for (let i = 0; i < pages; i++) {
-    const m = vm_page_grab(k);
+    const m = vm_page_grab(k, true);
     if (!m) throw new Error('model limit: out of pages for kmem_alloc (raise machine.ram)');
     vm_page_queues_remove(k, m);
     m.busy = false;

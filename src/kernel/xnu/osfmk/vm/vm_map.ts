@@ -148,6 +148,10 @@ export interface EnterRequest {
   inheritance: number;
   permanent?: boolean;
   alias?: number;
+  /** A memory object's vm_object to map (vm_map_enter_mem_object): the caller gives the entry its reference. */
+  object?: VmObject;
+  offset?: number;
+  needsCopy?: boolean;
 }
 
 /**
@@ -197,6 +201,12 @@ export function vm_map_enter(k: Xnu, map: VmMap, req: EnterRequest, remove: (s: 
   }
   const end = start + req.size;
   const prev = vm_map_lookup_entry(map, start).entry;
+  if (req.object !== undefined) { // an object is never coalesced or split into anonymous chunks
+    vm_map_entry_insert(k, map, prev, start, end, req);
+    map.size += req.size;
+    vm_map_unlock(map);
+    return done('new-entries', KERN_SUCCESS, start);
+  }
   if (canCoalesce(k, prev, start, req)) {
     prev.vme_end = end;
     map.size += req.size;
@@ -247,9 +257,12 @@ export function vm_map_entry_insert(k: Xnu, map: VmMap, after: VmMapEntry, s: nu
   n.inheritance = req.inheritance;
   n.vme_permanent = req.permanent ?? false;
   n.vme_alias = req.alias ?? 0;
+  n.object = req.object ?? null;
+  n.vme_offset = req.offset ?? 0;
+  n.needs_copy = req.needsCopy ?? false;
   vm_map_store_entry_link(map, after, n);
   map.hint = n;
-  if (k.trace.enabled) k.trace.emit({ ev: 'decision', fn: 'vm_map_entry_insert', reason: 'entry-linked', detail: `[${hex(s)}, ${hex(e)}) ${protName(req.cur)}/${protName(req.max)} object NULL` });
+  if (k.trace.enabled) k.trace.emit({ ev: 'decision', fn: 'vm_map_entry_insert', reason: 'entry-linked', detail: `[${hex(s)}, ${hex(e)}) ${protName(req.cur)}/${protName(req.max)} ${n.object ? `object#${n.object.id} offset ${hex(n.vme_offset)}${n.needs_copy ? ' needs_copy' : ''}` : 'object NULL'}` });
   return n;
 }
 

@@ -1,11 +1,14 @@
 // struct vm_object and its life cycle (osfmk/vm/vm_object.c, vm_object_xnu.h:136;
 // xnu-11417.121.6): anonymous (internal) objects with shadow chains, copy strategies, reference
-// counts and resident pages. Simplified: no pagers (no files, no compressor: those are the
-// files/pressure issue), no purgeable state, no paging_in_progress, no locks (one thread runs).
+// counts and resident pages, and their pagers (memory_object.ts: the vnode pager of a file's
+// object, the compressor pager an internal object gets at its first compression). Simplified:
+// no purgeable state, no paging_in_progress, no locks (one thread runs).
 
 import { hex } from '../../../../trace/events.js';
 import { decide, enter, leave, type Xnu } from '../../xnu.js';
 import { pmap_disconnect, pmap_page_protect_readonly, pmap_protect_options, type Pmap } from '../x86_64/pmap.js';
+import type { MemoryObject } from './memory_object.js';
+import { vm_compressor_pager_destroy } from './vm_compressor_pager.js';
 import { vm_page_copy, vm_page_free, vm_page_grab, vm_page_insert, vm_page_activate, vm_page_wakeup_done, type VmPage } from './vm_page.js';
 
 const FILE = 'osfmk/vm/vm_object.c';
@@ -33,8 +36,10 @@ export interface VmObject {
   shadowed: boolean;
   true_share: boolean;
   shadow_severed: boolean;
-  /** pager_created: always false here (no compressor or vnode pager in this issue). */
+  /** pager_created: the object has a pager (vnode pager from the start, compressor pager at the first compression). */
   pager_created: boolean;
+  /** The pager (memory object): null until created. */
+  pager: MemoryObject | null;
 }
 
 export function strategyName(s: number): string {
@@ -46,7 +51,7 @@ export function vm_object_allocate(k: Xnu, size: number): VmObject {
   const o: VmObject = {
     id: k.nextObjectId++, memq: new Map(), vo_size: size, ref_count: 1, resident_page_count: 0, vo_copy: null, shadow: null,
     vo_shadow_offset: 0, copy_strategy: MEMORY_OBJECT_COPY_SYMMETRIC, internal: true, alive: true, shadowed: false,
-    true_share: false, shadow_severed: false, pager_created: false,
+    true_share: false, shadow_severed: false, pager_created: false, pager: null,
   };
   if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_object_allocate', src: `${FILE}:vm_object_allocate (xnu-11417)`, args: { size: hex(size) } });
   leave(k, 'vm_object_allocate', `object#${o.id}`);
@@ -90,6 +95,7 @@ function vm_object_terminate(k: Xnu, o: VmObject): VmObject | null {
     vm_page_free(k, m);
   }
   o.alive = false;
+  if (o.pager?.kind === 'compressor') vm_compressor_pager_destroy(k, o);
   const shadow = o.shadow;
   if (shadow && shadow.vo_copy === o) shadow.vo_copy = null;
   o.shadow = null;

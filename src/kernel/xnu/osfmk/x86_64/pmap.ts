@@ -306,6 +306,21 @@ export function pmap_clear_refmod(k: Xnu, pfn: number, mod: boolean): void {
   }
 }
 
+/** VM_MEM_REFERENCED / VM_MEM_MODIFIED (pmap.h): what pmap_get_refmod reports. */
+export const VM_MEM_MODIFIED = 0x1;
+export const VM_MEM_REFERENCED = 0x2;
+
+/** pmap_get_refmod (pmap_x86_common.c): the A and D bits of every mapping of `pfn`, ORed. */
+export function pmap_get_refmod(k: Xnu, pfn: number): number {
+  let r = 0;
+  for (const pv of k.pvHead.get(pfn) ?? []) {
+    const lo = k.m.mem.read32(pmap_pte(k, pv.pmap, pv.va, false));
+    if (lo & A) r |= VM_MEM_REFERENCED;
+    if (lo & D) r |= VM_MEM_MODIFIED;
+  }
+  return r;
+}
+
 /** pmap_change_wiring (pmap_x86_common.c): set or clear the software WIRED bit of `va`'s PTE. */
 export function pmap_change_wiring(k: Xnu, pm: Pmap, va: number, wired: boolean): void {
   const at = pmap_pte(k, pm, va, false);
