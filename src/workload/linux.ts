@@ -22,10 +22,12 @@ import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js'
 import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
-import { MMAP_FLAGS, PROTS, ADVICE } from './scenario/ops.js';
+import { MMAP_FLAGS, PROTS, ADVICE, OPEN_MODES } from './scenario/ops.js';
+import { close_fd, create_file, do_sys_open, drop_pagecache, fget, O_RDONLY, O_RDWR, O_WRONLY } from '../kernel/linux/fs/fs.js';
+import { filemap_read } from '../kernel/linux/mm/filemap.js';
 import type { Step } from './scenario/schema.js';
 
-export const LINUX_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'brk', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy'] as const;
+export const LINUX_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'brk', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy', 'file', 'drop_caches', 'pread'] as const;
 
 type Base = Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>;
 
@@ -38,6 +40,7 @@ const ADVICE_NR: Record<(typeof ADVICE)[number], number> = {
   normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, free: 8, dontfork: 10, dofork: 11,
   wipeonfork: 18, keeponfork: 19, cold: 20, pageout: 21,
 };
+const OPEN_ACC: Record<(typeof OPEN_MODES)[number], number> = { r: O_RDONLY, w: O_WRONLY, rw: O_RDWR };
 /** A user instruction may fault this many times in one step before the model calls it stuck. */
 const MAX_REFAULTS = 8;
 
@@ -51,6 +54,8 @@ export interface LinuxSessionOptions {
   thp?: ThpEnabled;
   rlimitStack?: bigint;
   stackGuardGap?: number;
+  /** Reads a host file for `file: {content: {host: PATH}}` (the command line gives one; absent in a browser). */
+  readHostFile?: (path: string) => Uint8Array;
 }
 
 export class LinuxSession {
@@ -114,9 +119,17 @@ export class LinuxSession {
     switch (step.op) {
       case 'mmap': {
         const a = step.args;
-        if (a.file !== undefined) throw new StepError('file mappings are not modelled by the Linux kernels yet (anonymous and shmem only)');
         const flags = a.flags.reduce((f, n) => f | MAP_BITS[n], 0);
-        const r = this.syscall(NR.mmap, [a.addr ? this.addr(a.addr) : 0n, a.length, BigInt(PROT_BITS[a.prot]), BigInt(flags), -1n, a.offset ?? 0n], ok);
+        // A file mapping is open(name, mode); mmap(..., fd, offset); close(fd), as a program does.
+        let fd = -1n;
+        if (a.file !== undefined) {
+          if (a.flags.includes('anonymous')) throw new StepError('a file mapping cannot be anonymous: drop `anonymous` or `file`');
+          const n = do_sys_open(this.k, a.file, OPEN_ACC[a.open ?? 'rw']);
+          if (n < 0) throw new StepError(`no file '${a.file}' (create it first with a \`file:\` step)`);
+          fd = BigInt(n);
+        } else if (a.open !== undefined) throw new StepError('open is for file mappings (with file:)');
+        const r = this.syscall(NR.mmap, [a.addr ? this.addr(a.addr) : 0n, a.length, BigInt(PROT_BITS[a.prot]), BigInt(flags), fd, a.offset ?? 0n], ok);
+        if (fd >= 0n) close_fd(this.k, Number(fd));
         if (r.outcome === 'ok' && a.as !== undefined) this.names.set(a.as, BigInt(r.ret!));
         if (r.outcome === 'ok') this.page(r, BigInt(r.ret!));
         return r;
@@ -157,6 +170,37 @@ export class LinuxSession {
         const r = this.userAccess(ok, va, step.op, step.args.size, value, t);
         this.page(r, va);
         return r;
+      }
+      case 'file': {
+        const a = step.args;
+        let data: Uint8Array;
+        if (a.content !== undefined && 'host' in a.content) {
+          if (!this.opts.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
+          const host = this.opts.readHostFile(a.content.host);
+          data = new Uint8Array(a.size === undefined ? host.length : Number(a.size));
+          data.set(host.subarray(0, data.length));
+        } else {
+          data = new Uint8Array(Number(a.size ?? 0n));
+          if (a.content !== undefined) {
+            const pat = new TextEncoder().encode(a.content.pattern);
+            for (let i = 0; i < data.length; i++) data[i] = pat[i % pat.length]!;
+          }
+        }
+        if (data.length > 64 << 20) throw new StepError('a file is at most 64 MiB in the model');
+        create_file(this.k, a.as, data);
+        return { ...ok, ret: hex(BigInt(data.length)) };
+      }
+      case 'drop_caches': {
+        const n = drop_pagecache(this.k);
+        return { ...ok, message: `${n} page-cache pages dropped` };
+      }
+      case 'pread': {
+        const a = step.args;
+        const fd = do_sys_open(this.k, a.file, 0);
+        if (fd < 0) throw new StepError(`no file '${a.file}' (create it first with a \`file:\` step)`);
+        const r = filemap_read(this.k, fget(this.k, fd)!, Number(a.offset), a.size);
+        close_fd(this.k, fd);
+        return { ...ok, ret: hex(BigInt(r.n)), value: hex(r.value) };
       }
       case 'exec': {
         const va = this.addr(step.args.addr);

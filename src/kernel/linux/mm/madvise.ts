@@ -17,6 +17,8 @@ import { for_each_pte, pte_present, read_hi, read_lo, set_entry } from '../arch/
 import { flush_tlb_range } from '../arch/x86/mm/tlb.js';
 import type { Kernel } from '../types.js';
 import { faultin_vma_page_range } from './gup.js';
+import { is_regular_file } from '../fs/fs.js';
+import { filemap_willneed } from './filemap.js';
 import { zap_page_range } from './memory_ranges.js';
 import { decision, enter, leave } from './mmtrace.js';
 import { find_vma, vma_is_anonymous, vma_lookup, vma_modify_flags, vma_next, vma_prev } from './vma.js';
@@ -102,7 +104,11 @@ function behave(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct | null, start: 
       return madvise_dontneed_free(k, vma, start, end, behavior);
     case M.MADV_POPULATE_READ: case M.MADV_POPULATE_WRITE:
       return madvise_populate(k, vma, start, end, behavior === M.MADV_POPULATE_WRITE);
-    case M.MADV_WILLNEED: case M.MADV_COLD: case M.MADV_PAGEOUT: case M.MADV_REMOVE:
+    case M.MADV_WILLNEED:
+      // madvise_willneed on a disk file: vfs_fadvise(POSIX_FADV_WILLNEED) reads the range into the cache
+      if (is_regular_file(vma.vm_file)) filemap_willneed(k, vma.vm_file, vma.vm_pgoff + (start - vma.vm_start) / 4096, (end - start) / 4096);
+      return vma;
+    case M.MADV_COLD: case M.MADV_PAGEOUT: case M.MADV_REMOVE:
       if (behavior === M.MADV_REMOVE && !(vma.vm_flags & VM_SHARED)) return -EINVAL;
       return vma; // hints with no effect without swap or reclaim (FIXME: MADV_REMOVE does not punch shmem holes)
     case M.MADV_NORMAL: f &= ~(VM_RAND_READ | VM_SEQ_READ); break;

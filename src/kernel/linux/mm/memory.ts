@@ -12,17 +12,19 @@ import {
 } from '../arch/x86/mm/pgtable.js';
 import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
 import {
-  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR,
+  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_MAJOR,
   VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED,
   VM_WRITE, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
 import { mmap_read_trylock, mmap_read_unlock } from '../include/linux/mmap_lock.js';
 import { decision, enter, leave, vmFaultName } from './mmtrace.js';
-import { PG_anon, PG_anon_exclusive, PG_dirty } from './page_alloc.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_shmem } from './page_alloc.js';
 import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
 import { shmem_fault, shmem_find_page } from './shmem.js';
 import { do_swap_page } from './swap_fault.js';
+import { is_regular_file } from '../fs/fs.js';
+import { filemap_fault, page_mkwrite } from './filemap.js';
 import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
 
 const SRC = 'mm/memory.c';
@@ -44,7 +46,9 @@ export interface VmFault {
 
 export type HandlePteFaultReason = 'pte-missing' | 'swap-entry' | 'numa-hint' | 'write-protected' | 'spurious' | 'access-flags-updated';
 export type AnonPageReason = 'shared-vma-sigbus' | 'pte-alloc-oom' | 'read-maps-zero-page' | 'anon-vma-oom' | 'page-alloc-oom' | 'new-anon-page';
-export type WpPageReason = 'zero-page-copy' | 'shared-pfn' | 'anon-exclusive-reuse' | 'anon-refcount-reuse' | 'anon-shared-copy' | 'shared-reuse' | 'unshare-noop';
+export type WpPageReason = 'zero-page-copy' | 'shared-pfn' | 'anon-exclusive-reuse' | 'anon-refcount-reuse' | 'anon-shared-copy' | 'shared-reuse' | 'unshare-noop' |
+  'page-cache-copy' | 'shared-page-mkwrite';
+export type DoFaultReason = 'read' | 'cow' | 'shared';
 
 /** handle_mm_fault: count, dispatch to __handle_mm_fault, account (mm_account_fault). regs null = GUP. */
 export function handle_mm_fault(k: Kernel, vma: VmAreaStruct, address: number, flags: number, regs: object | null): number {
@@ -241,10 +245,58 @@ const FAULT_AROUND_PAGES = 16;
 function do_fault(k: Kernel, vmf: VmFault): number {
   enter(k, 'do_fault', SRC);
   let ret: number;
-  if (!(vmf.flags & FAULT_FLAG_WRITE)) ret = do_read_fault(k, vmf);
-  else if (!(vmf.vma.vm_flags & VM_SHARED)) throw new Error('do_cow_fault: private shmem mappings do not exist in the model');
+  const why: DoFaultReason = !(vmf.flags & FAULT_FLAG_WRITE) ? 'read' : !(vmf.vma.vm_flags & VM_SHARED) ? 'cow' : 'shared';
+  if (k.machine.trace.enabled) decision(k, 'do_fault', why);
+  if (why === 'read') ret = do_read_fault(k, vmf);
+  else if (why === 'cow') ret = do_cow_fault(k, vmf);
   else ret = do_shared_fault(k, vmf);
   leave(k, 'do_fault', vmFaultName(ret));
+  return ret;
+}
+
+/**
+ * __do_fault: vm_ops->fault (filemap_fault for a disk file, shmem_fault for shmem). The page, with a
+ * reference for the caller, or -1 with the VM_FAULT bits that end the fault (errors, RETRY).
+ */
+function __do_fault(k: Kernel, vmf: VmFault): { ret: number; pfn: number } {
+  const file = vmf.vma.vm_file!;
+  if (is_regular_file(file)) return filemap_fault(k, vmf.vma, file, vmf.pgoff, vmf.flags);
+  const pfn = shmem_fault(k, file, vmf.pgoff);
+  return pfn === -1 ? { ret: VM_FAULT_OOM, pfn } : pfn === -2 ? { ret: VM_FAULT_SIGBUS, pfn } : { ret: 0, pfn };
+}
+
+/**
+ * do_cow_fault: a write to a not-present page of a private file mapping: anon_vma_prepare, a new
+ * page, __do_fault for the file page, copy it, map the copy writable and dirty as an anon page
+ * (MM_ANONPAGES); the page-cache page is released, the file is not touched. No fault-around.
+ */
+function do_cow_fault(k: Kernel, vmf: VmFault): number {
+  enter(k, 'do_cow_fault', SRC);
+  const vma = vmf.vma;
+  let ret = vmf_anon_prepare(k, vmf);
+  if (ret === 0) {
+    const cow = k.memmap.alloc_page(k, k.features.folios ? 'folio_prealloc' : 'alloc_page_vma');
+    if (cow < 0) ret = VM_FAULT_OOM;
+    else {
+      const f = __do_fault(k, vmf);
+      ret = f.ret & ~VM_FAULT_LOCKED;
+      if (f.pfn < 0) k.memmap.put_page(k, cow, 'do_cow_fault');
+      else if ((vmf.ptePa = pte_alloc(k, vmf.pmdPa, vmf.address)) < 0) {
+        k.memmap.put_page(k, cow, 'do_cow_fault');
+        k.memmap.put_page(k, f.pfn, 'do_cow_fault');
+        ret = VM_FAULT_OOM;
+      } else {
+        k.machine.mem.copyFrame(f.pfn, cow); // copy_user_highpage
+        k.memmap.put_page(k, f.pfn, 'do_cow_fault'); // put_page(vmf->page): the cache keeps its own
+        // finish_fault → do_set_pte with write && !VM_SHARED: the anon copy
+        vma.vm_mm.rss_stat.anon++;
+        page_add_new_anon_rmap(k, cow, vma);
+        const prot = vma.vm_page_prot;
+        set_entry(k, 'pt', vmf.ptePa, mk_pte_lo(cow, prot.lo, (vma.vm_flags & VM_WRITE) !== 0), pfn_hi(cow) | prot.hi, vmf.address);
+      }
+    }
+  }
+  leave(k, 'do_cow_fault', vmFaultName(ret));
   return ret;
 }
 
@@ -257,7 +309,7 @@ function do_read_fault(k: Kernel, vmf: VmFault): number {
   return ret;
 }
 
-/** do_shared_fault: __do_fault; no page_mkwrite for shmem; finish_fault; fault_dirty_shared_page. */
+/** do_shared_fault: __do_fault; page_mkwrite (a disk file; shmem has none); finish_fault; fault_dirty_shared_page. */
 function do_shared_fault(k: Kernel, vmf: VmFault): number {
   enter(k, 'do_shared_fault', SRC);
   const ret = __do_fault_finish(k, vmf, true);
@@ -267,26 +319,34 @@ function do_shared_fault(k: Kernel, vmf: VmFault): number {
 
 function __do_fault_finish(k: Kernel, vmf: VmFault, write: boolean): number {
   const file = vmf.vma.vm_file!;
-  const pfn = shmem_fault(k, file, vmf.pgoff); // __do_fault → vm_ops->fault
-  if (pfn === -1) return VM_FAULT_OOM;
-  if (pfn === -2) return VM_FAULT_SIGBUS;
+  const f = __do_fault(k, vmf);
+  const pfn = f.pfn;
+  if (pfn < 0) return f.ret;
+  if (write && is_regular_file(file)) { // do_page_mkwrite
+    const m = page_mkwrite(k, file, vmf.pgoff, pfn);
+    if (m & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) {
+      k.memmap.put_page(k, pfn);
+      return m;
+    }
+  }
   if ((vmf.ptePa = pte_alloc(k, vmf.pmdPa, vmf.address)) < 0) {
     k.memmap.put_page(k, pfn);
     return VM_FAULT_OOM;
   }
   do_set_pte(k, vmf, pfn, vmf.address, write);
   if (write) k.memmap.flags[pfn]! |= PG_dirty; // fault_dirty_shared_page → set_page_dirty
-  return 0;
+  return f.ret & VM_FAULT_MAJOR; // (VM_FAULT_LOCKED is consumed by finish_fault's unlock_page)
 }
 
-/** do_set_pte (finish_fault): map a page-cache page; MM_SHMEMPAGES++; page_add_file_rmap. The caller holds a reference. */
+/** do_set_pte (finish_fault): map a page-cache page; mm_counter_file (MM_SHMEMPAGES or MM_FILEPAGES)++; page_add_file_rmap. The caller holds a reference. */
 function do_set_pte(k: Kernel, vmf: VmFault, pfn: number, addr: number, write: boolean): void {
   const vma = vmf.vma;
   const prot = vma.vm_page_prot;
   const pa = vmf.ptePa + ((addr - vmf.address) / 4096) * 8;
   let lo = (pfn_lo(pfn) | prot.lo) >>> 0;
   if (write) lo |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0);
-  vma.vm_mm.rss_stat.shmem++;
+  if (k.memmap.flags[pfn]! & PG_shmem) vma.vm_mm.rss_stat.shmem++;
+  else vma.vm_mm.rss_stat.file++;
   page_add_file_rmap(k, pfn);
   set_entry(k, 'pt', pa, lo >>> 0, pfn_hi(pfn) | prot.hi, addr);
 }
@@ -309,6 +369,7 @@ function do_fault_around(k: Kernel, vmf: VmFault): number {
   vmf.ptePa = base;
   for (let a = start; a < end; a += 4096) {
     const pgoff = vma.vm_pgoff + (a - vma.vm_start) / 4096;
+    if (pgoff >= file.size) break; // filemap_map_pages: nothing at or past EOF (i_size)
     const pfn = shmem_find_page(file, pgoff);
     if (pfn < 0) continue;
     const pa = base + ((a - vmf.address) / 4096) * 8;
@@ -347,6 +408,10 @@ export function do_wp_page(k: Kernel, vmf: VmFault): number {
   } else if (page < 0) {
     why = unshare ? 'unshare-noop' : 'zero-page-copy';
     ret = unshare ? 0 : wp_page_copy(k, vmf, -1);
+  } else if (!(mm.flags[page]! & PG_anon) && sharedVma && is_regular_file(vma.vm_file)) {
+    why = 'shared-page-mkwrite'; // wp_page_shared → do_page_mkwrite, then finish_mkwrite_fault → wp_page_reuse
+    const m = page_mkwrite(k, vma.vm_file, vmf.pgoff, page);
+    ret = m & (VM_FAULT_ERROR | VM_FAULT_NOPAGE) ? m : wp_page_reuse(k, vmf, page);
   } else if (!(mm.flags[page]! & PG_anon) && sharedVma) {
     why = 'shared-reuse'; // wp_page_shared: shmem has no page_mkwrite
     mm.flags[page]! |= PG_dirty;
@@ -358,7 +423,7 @@ export function do_wp_page(k: Kernel, vmf: VmFault): number {
     why = 'anon-refcount-reuse';
     ret = unshare ? 0 : wp_page_reuse(k, vmf, page);
   } else {
-    why = 'anon-shared-copy';
+    why = mm.flags[page]! & PG_anon ? 'anon-shared-copy' : 'page-cache-copy';
     mm.get_page(page);
     ret = wp_page_copy(k, vmf, page);
   }
@@ -414,7 +479,11 @@ function wp_page_copy(k: Kernel, vmf: VmFault, old: number): number {
   if (old >= 0) k.machine.mem.copyFrame(old, pfn); // __wp_page_copy_user → copy_user_highpage
   const rss = vma.vm_mm.rss_stat;
   if (old < 0) rss.anon++;
-  else if (!(mm.flags[old]! & PG_anon)) { rss.shmem--; rss.anon++; }
+  else if (!(mm.flags[old]! & PG_anon)) { // mm_counter_file(old)--
+    if (mm.flags[old]! & PG_shmem) rss.shmem--;
+    else rss.file--;
+    rss.anon++;
+  }
   const prot = vma.vm_page_prot;
   const unshare = (vmf.flags & FAULT_FLAG_UNSHARE) !== 0;
   const lo = mk_pte_lo(pfn, prot.lo, false) | (unshare ? 0 : _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0));

@@ -9,7 +9,7 @@ import { flush_tlb_mm_range } from '../arch/x86/mm/tlb.js';
 import { VM_SHARED, type MmStruct, type VmAreaStruct } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
 import { decision, enter, leave, srcOf } from './mmtrace.js';
-import { PG_anon } from './page_alloc.js';
+import { PG_anon, PG_shmem } from './page_alloc.js';
 import { page_dup_file_rmap, page_remove_rmap, page_try_dup_anon_rmap } from './rmap.js';
 import { vm_normal_page } from './memory.js';
 import { is_cow_mapping } from './vma.js';
@@ -62,7 +62,8 @@ export function unmap_page_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, s
     const page = vm_normal_page(lo, hi);
     if (page < 0) return; // the zero page
     if (mem.flags[page]! & PG_anon) mm.rss_stat.anon--;
-    else mm.rss_stat.shmem--;
+    else if (mem.flags[page]! & PG_shmem) mm.rss_stat.shmem--; // mm_counter_file
+    else mm.rss_stat.file--;
     page_remove_rmap(k, page);
     tlb.pages.push(page); // __tlb_remove_page: freed after the flush
   });
@@ -127,7 +128,8 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
     } else if (page >= 0) {
       mem.get_page(page);
       page_dup_file_rmap(k, page);
-      dstMm.rss_stat.shmem++;
+      if (mem.flags[page]! & PG_shmem) dstMm.rss_stat.shmem++; // mm_counter_file
+      else dstMm.rss_stat.file++;
     }
     if (cow && (lo & _PAGE_RW)) {
       lo &= ~_PAGE_RW;

@@ -10,7 +10,7 @@ import {
   type MmStruct, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import { mmap_write_lock, mmap_write_unlock } from '../include/linux/mmap_lock.js';
-import { EBADF, EEXIST, EINVAL, ENOMEM, EOVERFLOW, EPERM, EAGAIN } from '../include/uapi/asm-generic/errno-base.js';
+import { EACCES, EBADF, EEXIST, EINVAL, ENOMEM, EOVERFLOW, EPERM, EAGAIN } from '../include/uapi/asm-generic/errno-base.js';
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
   MAP_PRIVATE, MAP_SHARED, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE,
@@ -22,6 +22,7 @@ import { mmglobals, rlimit } from './mm_init.js';
 import { decision, enter, leave, srcOf } from './mmtrace.js';
 import { anon_vma_prepare, unlink_anon_vmas } from './rmap.js';
 import { shmem_vma_close, shmem_zero_setup } from './shmem.js';
+import { fget, type LinuxFile } from '../fs/fs.js';
 import {
   find_vma, find_vma_intersection, split_vma, vm_area_alloc, vm_get_page_prot, vm_start_gap, vma_is_accessible, vma_link,
   vma_merge, vma_next, vma_pages, vma_prev, vma_set_page_prot, vma_set_range, vma_unlink, vmas_of,
@@ -118,10 +119,11 @@ function round_hint_to_min(k: Kernel, hint0: number): number {
 }
 
 export type DoMmapReason = 'len-zero' | 'len-overflow' | 'pgoff-overflow' | 'max-map-count' | 'get-unmapped-area-failed' |
-  'fixed-noreplace-overlap' | 'mlock-limit' | 'shared-growsdown' | 'bad-map-type' | 'mapped';
+  'fixed-noreplace-overlap' | 'mlock-limit' | 'shared-growsdown' | 'bad-map-type' | 'mapped' |
+  'file-shared-write-not-opened-for-writing' | 'file-not-opened-for-reading' | 'file-growsdown';
 
 /** do_mmap: validate, place, build vm_flags, then mmap_region. Returns the address or -errno; *populate via the result. */
-export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, flags0: number, pgoff0: number): { ret: number; populate: number } {
+export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, flags0: number, pgoff0: number, file: LinuxFile | null = null): { ret: number; populate: number } {
   const mm = k.current.mm!;
   enter(k, 'do_mmap', 'mm/mmap.c');
   const fail = (why: DoMmapReason, err: number): { ret: number; populate: number } => {
@@ -145,7 +147,16 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
   if (!mlock_future_check(k, mm, vm_flags, len)) return fail('mlock-limit', EAGAIN);
   let pgoff: number;
   const type = flags & MAP_TYPE;
-  if (type === MAP_SHARED) { // anonymous: MAP_SHARED_VALIDATE is not accepted (only files validate flags)
+  if (file) { // the file half of do_mmap (issue 5): open-mode rules; MAP_SHARED_VALIDATE is not modelled
+    pgoff = pgoff0;
+    if (type === MAP_SHARED) {
+      if (prot & PROT_WRITE && !file.f_mode.write) return fail('file-shared-write-not-opened-for-writing', EACCES);
+      vm_flags |= VM_SHARED | VM_MAYSHARE;
+      if (!file.f_mode.write) vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+    } else if (type !== MAP_PRIVATE) return fail('bad-map-type', EINVAL);
+    if (!file.f_mode.read) return fail('file-not-opened-for-reading', EACCES);
+    if (vm_flags & VM_GROWSDOWN) return fail('file-growsdown', EINVAL);
+  } else if (type === MAP_SHARED) { // anonymous: MAP_SHARED_VALIDATE is not accepted (only files validate flags)
     if (vm_flags & VM_GROWSDOWN) return fail('shared-growsdown', EINVAL);
     pgoff = 0;
     vm_flags |= VM_SHARED | VM_MAYSHARE;
@@ -155,7 +166,7 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
     return fail('bad-map-type', EINVAL);
   }
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE; // sysctl_overcommit_memory != OVERCOMMIT_NEVER
-  const ret = mmap_region(k, mm, addr, len, vm_flags, pgoff);
+  const ret = mmap_region(k, mm, addr, len, vm_flags, pgoff, file);
   const populate = ret >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) ? len : 0;
   decision(k, 'do_mmap', 'mapped' satisfies DoMmapReason);
   leave(k, 'do_mmap', errName(ret));
@@ -163,7 +174,7 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
 }
 
 /** mmap_region: unmap what is in the way (MAP_FIXED), merge with a neighbour or make a new VMA. */
-export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, flags0: number, pgoff: number): number {
+export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, flags0: number, pgoff: number, file: LinuxFile | null = null): number {
   enter(k, 'mmap_region', srcOf(k, 'mm/mmap.c', 'mm/vma.c'));
   let vm_flags = flags0;
   const end = addr + len;
@@ -180,10 +191,14 @@ export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, 
   const next = find_vma(k, mm, addr);
   const prev = vma_prev(mm, next);
   let vma: VmAreaStruct | null = null;
-  if (!(vm_flags & VM_SHARED)) vma = vma_merge(k, mm, prev, addr, end, { flags: vm_flags, pkey: 0, anon_vma: null, file: null, pgoff });
+  if (file || !(vm_flags & VM_SHARED)) vma = vma_merge(k, mm, prev, addr, end, { flags: vm_flags, pkey: 0, anon_vma: null, file, pgoff });
   if (!vma) {
     vma = vm_area_alloc(mm, addr, end, vm_flags, pgoff);
-    if (vm_flags & VM_SHARED) shmem_zero_setup(k, vma);
+    if (file) { // vma->vm_file = get_file(file); call_mmap → ext4_file_mmap: vm_ops = ext4_file_vm_ops
+      vma.vm_file = file;
+      vma.vm_ops = 'filemap';
+      file.mappers++;
+    } else if (vm_flags & VM_SHARED) shmem_zero_setup(k, vma);
     vma_link(mm, vma);
   }
   vm_stat_account(mm, vm_flags, len / PAGE_SIZE);
@@ -206,12 +221,12 @@ export function sys_mmap(k: Kernel, addr: number, len: number, prot: number, fla
   enter(k, 'ksys_mmap_pgoff', 'mm/mmap.c');
   let r: number;
   if (off % PAGE_SIZE) r = -EINVAL;
-  else if (!(flags & MAP_ANONYMOUS)) r = -EBADF; // fget(fd) fails: the model has no files
+  else if (!(flags & MAP_ANONYMOUS) && !fget(k, fd)) r = -EBADF; // fget(fd) fails
   else {
-    void fd; // ignored for MAP_ANONYMOUS, as Linux does
+    const file = flags & MAP_ANONYMOUS ? null : fget(k, fd); // fd is ignored for MAP_ANONYMOUS, as Linux does
     const mm = k.current.mm!;
     mmap_write_lock(k, mm);
-    const { ret: res, populate } = do_mmap(k, addr, len, prot, flags, off / PAGE_SIZE);
+    const { ret: res, populate } = do_mmap(k, addr, len, prot, flags, off / PAGE_SIZE, file);
     mmap_write_unlock(k, mm);
     if (populate) mm_populate(k, res, populate);
     r = res;

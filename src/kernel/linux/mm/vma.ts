@@ -4,7 +4,7 @@
 // vma_set_page_prot, vma_merge (5.19's eight cases) and split_vma.
 
 import {
-  VM_ACCESS_FLAGS, VM_GROWSDOWN, VM_IGNORE_MERGE, VM_MAYWRITE, VM_SHARED, type AnonVma, type MmStruct, type VmAreaStruct,
+  VM_ACCESS_FLAGS, VM_GROWSDOWN, VM_IGNORE_MERGE, VM_MAYWRITE, VM_SHARED, VM_WRITE, type AnonVma, type MmStruct, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import { protection_map, type Pgprot } from '../arch/x86/include/asm/pgtable_types.js';
 import { mt_entries, mt_find, mt_prev, mtree_erase, mtree_insert_range } from '../lib/maple_tree.js';
@@ -188,9 +188,12 @@ export function vm_get_page_prot(flags: number, pkey: number): Pgprot {
   return pkey ? { lo: p.lo, hi: p.hi | (pkey << 27) } : p;
 }
 
-/** vma_wants_writenotify: never for anonymous or shmem VMAs (no page_mkwrite, no writeback; VM_SOFTDIRTY set). */
-export function vma_wants_writenotify(_vma: VmAreaStruct): boolean {
-  return false;
+/**
+ * vma_wants_writenotify: a shared writable mapping of a disk file (its vm_ops has page_mkwrite);
+ * never anonymous or shmem VMAs (no page_mkwrite, no writeback; VM_SOFTDIRTY is set).
+ */
+export function vma_wants_writenotify(vma: VmAreaStruct): boolean {
+  return (vma.vm_flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && vma.vm_ops === 'filemap';
 }
 
 /** vma_set_page_prot (mm/mmap.c): vm_page_prot from vm_flags (the private protection if writenotify). */

@@ -128,7 +128,7 @@ export interface VmAreaStruct {
   anon_vma: AnonVma | null;
   /** anon_vma_chain: every anon_vma this VMA's pages may belong to (its own and its ancestors'). */
   anon_vma_chain: AnonVma[];
-  vm_ops: 'shmem' | null;
+  vm_ops: 'shmem' | 'filemap' | null;
   vm_file: ShmemFile | null;
   readonly vm_mm: MmStruct;
   /** 5.19: the sorted list and the rbtree node. Unused with the maple tree. */

@@ -194,9 +194,10 @@ export function do_user_addr_fault(k: X86Kernel, regs: PtRegs, error_code: numbe
     step('vsyscall-emulated');
     return out();
   }
-  const vma = k.features.perVmaLock ? find_vma_6x(k, regs, error_code, address, flags) : find_vma_519(k, regs, error_code, address);
+  const st = { tried: false };
+  const vma = k.features.perVmaLock ? find_vma_6x(k, regs, error_code, address, flags, st) : find_vma_519(k, regs, error_code, address);
   if (vma === 'done') return out();
-  good_area(k, regs, error_code, address, vma, flags);
+  good_area(k, regs, error_code, address, vma, st.tried ? flags | FAULT_FLAG_TRIED : flags);
   out();
 }
 
@@ -244,7 +245,7 @@ function find_vma_519(k: X86Kernel, regs: PtRegs, error_code: number, address: b
  * 6.x: user faults first try the per-VMA lock (lock_vma_under_rcu); a result other than RETRY is
  * final. Otherwise lock_mm_and_find_vma() (which also grows stacks); NULL -> bad_area_nosemaphore.
  */
-function find_vma_6x(k: X86Kernel, regs: PtRegs, error_code: number, address: bigint, flags: number): VmAreaStruct | 'done' {
+function find_vma_6x(k: X86Kernel, regs: PtRegs, error_code: number, address: bigint, flags: number, st?: { tried: boolean }): VmAreaStruct | 'done' {
   const fn = 'do_user_addr_fault';
   const mm = k.current.mm!;
   const addr = num(address);
@@ -269,6 +270,7 @@ function find_vma_6x(k: X86Kernel, regs: PtRegs, error_code: number, address: bi
         return 'done';
       }
       decide(k, fn, 'retry', fault & VM_FAULT_MAJOR ? 'VMA-lock RETRY after MAJOR: TRIED' : 'VMA-lock RETRY: fall back');
+      if (fault & VM_FAULT_MAJOR && st) st.tried = true; // flags |= FAULT_FLAG_TRIED for the mmap_lock attempt
     }
   }
   const vma = lock_mm_and_find_vma(k, mm, addr, user_mode(regs));
