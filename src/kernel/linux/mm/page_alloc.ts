@@ -131,11 +131,27 @@ export class MemMap {
   alloc_pages(k: Kernel | null, order: 0 | 1, why: string): number {
     if (order === 0) return this.alloc_page(k, why);
     if (this.bump % 2) this.freeList.unshift(this.bump++); // keep the odd frame, used last
-    if (this.bump + 2 > this.totalPages) return -1;
-    const pfn = this.bump;
-    this.bump += 2;
+    let pfn: number;
+    if (this.bump + 2 <= this.totalPages) {
+      pfn = this.bump;
+      this.bump += 2;
+    } else {
+      pfn = this.take_free_pair();
+      if (pfn < 0) return k !== null && this.slowpath !== null && this.slowpath(k, why) ? this.alloc_pages(k, order, why) : -1;
+    }
     this.prep(pfn, why);
     this.prep(pfn + 1, why);
+    return pfn;
+  }
+
+  /** An aligned pair of free frames taken off the free list (what the buddy allocator would merge), or -1. */
+  private take_free_pair(): number {
+    const free = new Set(this.freeList);
+    const pfn = this.freeList.find((p) => p % 2 === 0 && free.has(p + 1)) ?? -1;
+    if (pfn >= 0) {
+      this.freeList.splice(this.freeList.indexOf(pfn), 1);
+      this.freeList.splice(this.freeList.indexOf(pfn + 1), 1);
+    }
     return pfn;
   }
 

@@ -71,6 +71,7 @@ function read_swap_cache_async(k: Kernel, off: number, reclaim: boolean): number
   if (pfn < 0) return -1;
   k.memmap.flags[pfn]! |= PG_swapbacked | PG_uptodate;
   k.memmap.flags[pfn]! &= ~PG_active;
+  pressure(k).swap!.has_cache[off] = 1; // swapcache_prepare: SWAP_HAS_CACHE
   add_to_swap_cache(k, pfn, off);
   add_page_to_lru_list(k, pfn);
   swap_readpage(k, pfn, off);
