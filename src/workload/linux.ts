@@ -192,7 +192,7 @@ export class LinuxSession {
       }
       case 'drop_caches': {
         const n = drop_pagecache(this.k);
-        return { ...ok, message: `${n} page-cache pages dropped` };
+        return { ...ok, ret: hex(BigInt(n)), message: `${n} page-cache pages dropped` };
       }
       case 'pread': {
         const a = step.args;

@@ -194,7 +194,7 @@ function compareStep(c: StepCtx): void {
   if ((h.errno ?? '') !== (m.errno ?? '')) row('errno', h.errno ?? '-', m.errno ?? '-');
   compareSignal(c);
   compareRet(c);
-  if (c.step.op === 'read' && h.value !== undefined && h.value !== big(m.value)) row('value', hex(h.value), m.value ?? '(absent)');
+  if ((c.step.op === 'read' || c.step.op === 'pread') && h.value !== undefined && h.value !== big(m.value)) row('value', hex(h.value), m.value ?? '(absent)');
   // fork, exit and proc have no fault counts on the host (the probe's warmup absorbs fork's own).
   for (const k of ['minflt', 'majflt'] as const) {
     if (h[k] !== null && h[k] !== m[k]) row(k, String(h[k]), m[k] === undefined ? '(absent)' : String(m[k]));
@@ -314,7 +314,7 @@ export function unobservableOnHost(expect: Readonly<Record<string, unknown>>): s
 /** A host record as a StepResult, so a scenario's `expect:` can be matched against the real kernel. */
 export function hostResult(r: HostStepRecord, step: Step): StepResult {
   const res: StepResult = { kernel: 'host', step: step.index + 1, proc: r.proc, op: step.op, outcome: hostOutcome(r) as StepResult['outcome'] };
-  if (r.value !== undefined && step.op === 'read') res.value = hex(r.value);
+  if (r.value !== undefined && (step.op === 'read' || step.op === 'pread')) res.value = hex(r.value);
   if (r.errno !== undefined) res.errno = r.errno;
   if (r.ret !== undefined) res.ret = hex(r.ret);
   if (r.signal) {

@@ -44,7 +44,17 @@ describe('translate: scenario steps -> probe lines', () => {
     assert.throws(() => toProbe(scenario('  - set: {cpl: 3}')), (e) => e instanceof UntranslatableError && /t.yaml:3: 'set' is a machine operation/.test(e.message));
     assert.throws(() => toProbe(scenario('  - exit:')), /main process cannot exit/);
     assert.throws(() => toProbe(scenario('  - read: {addr: a+b}')), /several names/);
-    assert.throws(() => toProbe(scenario('  - mmap: {length: 4k, prot: r, flags: [private], file: x.bin}')), /anonymous memory only/);
+    assert.throws(() => toProbe(scenario('  - file: {as: f, content: {host: /etc/hostname}}')), /pattern files only/);
+    assert.throws(() => toProbe(scenario('  - mmap: {length: 4k, prot: r, flags: [private, anonymous], offset: 4k}')), /offset and open are for file mappings/);
+  });
+
+  test('files (issue 5): file, drop_caches, pread, and a file mapping with its offset and open mode', () => {
+    const p = toProbe(scenario(`  - file: {as: f, size: 8k, content: "ab"}
+  - file: {as: z, size: 4k}
+  - mmap: {as: m, length: 4k, prot: r, flags: [shared], file: f, offset: 4k, open: r}
+  - drop_caches: {}
+  - pread: {file: f, offset: 2, size: 2}`));
+    assert.deepEqual(p.lines, ['file f 0x2000 6162', 'file z 0x1000 -', 'mmap m 0x1000 r shared|file:f|off:0x1000|open:r', 'drop_caches', 'pread f 0x2 2']);
   });
 });
 

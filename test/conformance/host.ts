@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 export const HOST_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'mlockall', 'munlockall',
-  'brk', 'read', 'write', 'exec', 'page', 'fork', 'proc', 'exit'] as const;
+  'brk', 'read', 'write', 'exec', 'page', 'fork', 'proc', 'exit', 'file', 'drop_caches', 'pread'] as const;
 export type HostOp = (typeof HOST_OPS)[number];
 
 /** The signal a faulting access ended in: siginfo plus the ucontext's sigcontext fields. */
@@ -84,6 +84,9 @@ export interface HostSetup {
   thpSysfs: string;
   thpDisabled: boolean;
   probeBase: bigint;
+  /** The directory of the probe's disk files (`file` steps), and its file system (ext4, xfs, btrfs, other); '' / '?' without files. */
+  filesDir: string;
+  filesFs: string;
 }
 
 export interface HostRun {
@@ -146,7 +149,7 @@ const recordSchema = z.strictObject({
 const setupSchema = z.strictObject({
   setup: z.strictObject({
     kernel: z.string(), cpu: z.number().int(), zero_pfn: hex, brk0: hex, aslr: z.boolean(), thp_sysfs: z.string(),
-    thp_disabled: z.boolean(), probe_base: hex,
+    thp_disabled: z.boolean(), probe_base: hex, files_dir: z.string(), files_fs: z.string(),
   }),
 });
 
@@ -172,7 +175,7 @@ export function parseProbeOutput(stdout: string, steps: readonly string[]): Host
   const s = parseLine(setupSchema, lines[0]!, 1).setup;
   const setup: HostSetup = {
     kernel: s.kernel, cpu: s.cpu, zeroPfn: s.zero_pfn, brk0: s.brk0, aslr: s.aslr, thpSysfs: s.thp_sysfs,
-    thpDisabled: s.thp_disabled, probeBase: s.probe_base,
+    thpDisabled: s.thp_disabled, probeBase: s.probe_base, filesDir: s.files_dir, filesFs: s.files_fs,
   };
   const records = lines.slice(1).map((l, i) => toRecord(parseLine(recordSchema, l, i + 2)));
   const expected = steps.flatMap((t, i) => (isStepLine(t) ? [i] : []));

@@ -12,11 +12,19 @@
  *   read ADDR SIZE | write ADDR SIZE VALUE | exec ADDR (call ADDR; a page holding 0xc3 returns)
  *   page ADDR                         query only: report the page's state, touch nothing
  *   fork CHILD | proc NAME | exit     processes: `main` is the first one; `proc` hands over
+ *   file NAME SIZE HEXPATTERN [tmpfs] create a file (HEXPATTERN repeated, `-` = zeros), fsync it;
+ *                                     on the disk directory (setup.files_dir) unless `tmpfs`
+ *   drop_caches                       fdatasync + POSIX_FADV_DONTNEED on every probe file (the
+ *                                     per-file form of `echo 1 > drop_caches`: both end in
+ *                                     invalidate_mapping_pages); ret = page-cache pages dropped
+ *                                     (cachestat before and after)
+ *   pread FILE OFF SIZE               pread(2) of SIZE (1..8) bytes through a fresh descriptor
  * ADDR  = NAME | NAME+NUM | NAME-NUM | NUM. `brk0` is predefined: the initial program break.
  * NUM   = decimal or 0x-hex, optionally suffixed `p` (pages of 4096): 2p = 8192.
  * SIZE  = 1 | 2 | 4 | 8 (one mov of that width). PROT = none | any of r w x (- ignored): rw, r-x.
  * FLAGS = '|'-separated: private shared fixed noreplace populate growsdown locked noreserve stack thp
- *         (anonymous is implied). ADVICE = dontneed free dontfork dofork wipeonfork keeponfork
+ *         (anonymous is implied), and for a file mapping file:NAME, off:NUM, open:r|w|rw (default
+ *         rw; the descriptor is opened before the window and closed after it). ADVICE = dontneed free dontfork dofork wipeonfork keeponfork
  *         willneed normal random sequential hugepage nohugepage populate_read populate_write
  *         dontneed_locked cold pageout mergeable unmergeable, or a number. mlockall FLAGS =
  *         '|'-separated current future onfault.
@@ -57,6 +65,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <sys/utsname.h>
@@ -72,14 +81,20 @@
 #define ALTSTACK_SIZE (64 * 1024)
 
 enum op { OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL,
-          OP_MUNLOCKALL, OP_BRK, OP_READ, OP_WRITE, OP_EXEC, OP_PAGE, OP_FORK, OP_PROC, OP_EXIT };
+          OP_MUNLOCKALL, OP_BRK, OP_PREAD, OP_READ, OP_WRITE, OP_EXEC, OP_PAGE, OP_FORK, OP_PROC, OP_EXIT,
+          OP_FILE, OP_DROP };
 static const char *const op_names[] = { "mmap", "munmap", "mprotect", "madvise", "mlock", "munlock",
-  "mlockall", "munlockall", "brk", "read", "write", "exec", "page", "fork", "proc", "exit" };
+  "mlockall", "munlockall", "brk", "pread", "read", "write", "exec", "page", "fork", "proc", "exit",
+  "file", "drop_caches" };
 #define N_OPS ((int)(sizeof op_names / sizeof op_names[0]))
 
 struct expr { int name; int64_t off; }; /* name -1: a literal */
 struct step {
   int op, line, has_addr, size, proc, bind, thp;
+  int file, open_mode; /* a file step's or file mapping's file (-1: none); O_RDONLY/O_WRONLY/O_RDWR */
+  uint64_t off;
+  char pattern[64];
+  int npattern, tmpfs;
   struct expr a;
   uint64_t len, value;
   long prot, flags, adv;
@@ -103,6 +118,11 @@ static char procs[MAX_PROCS][32];
 static int nprocs;
 static int proc_parent[MAX_PROCS];
 static int any_thp;
+#define MAX_FILES 32
+static char fnames[MAX_FILES][32];
+static int nfiles, ftmpfs[MAX_FILES];
+static char files_dir[256], shm_dir[256];
+static const char *files_fs = "?";
 
 static struct shared *sh;
 static int pipes[MAX_PROCS][2];
@@ -274,6 +294,36 @@ static long parse_prot(int line, const char *s) {
 
 struct sym { const char *n; long v; };
 
+static int find_file(const char *n) {
+  for (int i = 0; i < nfiles; i++)
+    if (!strcmp(fnames[i], n)) return i;
+  return -1;
+}
+
+/* file:NAME, off:NUM and open:MODE in an mmap's FLAGS: take them out (in place) of the list. */
+static void parse_file_flags(int line, char *flags, struct step *s) {
+  char buf[160], outb[160] = "";
+  if (strlen(flags) >= sizeof buf) die("line %d: mmap flags too long", line + 1);
+  strcpy(buf, flags);
+  for (char *save = NULL, *tok = strtok_r(buf, "|,", &save); tok; tok = strtok_r(NULL, "|,", &save)) {
+    if (!strncmp(tok, "file:", 5)) {
+      s->file = find_file(tok + 5);
+      if (s->file < 0) die("line %d: no file '%s' (create it with a file step first)", line + 1, tok + 5);
+    } else if (!strncmp(tok, "off:", 4)) {
+      if (!parse_num(tok + 4, &s->off)) die("line %d: bad offset '%s'", line + 1, tok + 4);
+    } else if (!strncmp(tok, "open:", 5)) {
+      const char *m = tok + 5;
+      s->open_mode = !strcmp(m, "r") ? O_RDONLY : !strcmp(m, "w") ? O_WRONLY : !strcmp(m, "rw") ? O_RDWR : -1;
+      if (s->open_mode < 0) die("line %d: open: takes r, w or rw", line + 1);
+    } else {
+      if (*outb) strcat(outb, "|");
+      strcat(outb, tok);
+    }
+  }
+  if ((s->off || s->open_mode != O_RDWR) && s->file < 0) die("line %d: off: and open: need file:", line + 1);
+  strcpy(flags, *outb ? outb : "private");
+}
+
 static long parse_set(int line, const char *what, const char *s, const struct sym *t, size_t nt) {
   long v = 0;
   char buf[128];
@@ -320,7 +370,8 @@ static void parse_line(int line, char *l, struct step *s) {
     [OP_MMAP] = { 4, 5 }, [OP_MUNMAP] = { 2, 2 }, [OP_MPROTECT] = { 3, 3 }, [OP_MADVISE] = { 3, 3 },
     [OP_MLOCK] = { 2, 3 }, [OP_MUNLOCK] = { 2, 2 }, [OP_MLOCKALL] = { 1, 1 }, [OP_MUNLOCKALL] = { 0, 0 },
     [OP_BRK] = { 1, 1 }, [OP_READ] = { 2, 2 }, [OP_WRITE] = { 3, 3 }, [OP_EXEC] = { 1, 1 },
-    [OP_PAGE] = { 1, 1 }, [OP_FORK] = { 1, 1 }, [OP_PROC] = { 1, 1 }, [OP_EXIT] = { 0, 0 } };
+    [OP_PAGE] = { 1, 1 }, [OP_FORK] = { 1, 1 }, [OP_PROC] = { 1, 1 }, [OP_EXIT] = { 0, 0 },
+    [OP_FILE] = { 3, 4 }, [OP_DROP] = { 0, 0 }, [OP_PREAD] = { 3, 3 } };
   char *t[8];
   if (strlen(l) >= sizeof s->text) die("line %d: longer than %d characters", line + 1, (int)sizeof s->text - 1);
   strcpy(s->text, l);
@@ -334,15 +385,18 @@ static void parse_line(int line, char *l, struct step *s) {
     die("line %d: '%s' takes %d..%d operands, got %d", line + 1, t[0], arity[s->op][0], arity[s->op][1], n - 1);
   s->proc = sim_cur;
   s->bind = -1;
+  s->file = -1;
+  s->open_mode = O_RDWR;
   switch (s->op) {
   case OP_MMAP:
     if (!valid_ident(t[1])) die("line %d: bad name '%s'", line + 1, t[1]);
     if (!parse_num(t[2], &s->len)) die("line %d: bad length '%s'", line + 1, t[2]);
     s->prot = parse_prot(line, t[3]);
+    parse_file_flags(line, t[4], s);
     s->flags = parse_set(line, "mmap flag", t[4], map_flags, NSYM(map_flags));
     s->thp = (s->flags & THP_FLAG) != 0;
     any_thp |= s->thp;
-    s->flags = (s->flags & ~THP_FLAG) | MAP_ANONYMOUS;
+    s->flags = (s->flags & ~THP_FLAG) | (s->file < 0 ? MAP_ANONYMOUS : 0);
     if (n == 6) { parse_expr(line, t[5], &s->a); s->has_addr = 1; }
     s->bind = find_name(t[1]);
     if (s->bind < 0) {
@@ -373,6 +427,41 @@ static void parse_line(int line, char *l, struct step *s) {
       die("line %d: SIZE must be 1, 2, 4 or 8", line + 1);
     s->size = (int)sz;
     if (s->op == OP_WRITE && !parse_num(t[3], &s->value)) die("line %d: bad value '%s'", line + 1, t[3]);
+    break;
+  }
+  case OP_FILE: {
+    if (!valid_ident(t[1])) die("line %d: bad file name '%s'", line + 1, t[1]);
+    if (!parse_num(t[2], &s->len)) die("line %d: bad size '%s'", line + 1, t[2]);
+    s->npattern = 0;
+    if (strcmp(t[3], "-")) {
+      size_t k = strlen(t[3]);
+      if (k % 2 || k / 2 > sizeof s->pattern) die("line %d: HEXPATTERN must be 2..%d hex digits", line + 1, (int)(2 * sizeof s->pattern));
+      for (size_t i = 0; i < k; i += 2) {
+        unsigned v;
+        if (sscanf(t[3] + i, "%2x", &v) != 1) die("line %d: bad HEXPATTERN '%s'", line + 1, t[3]);
+        s->pattern[s->npattern++] = (char)v;
+      }
+    }
+    if (n == 5 && strcmp(t[4], "tmpfs")) die("line %d: file takes only 'tmpfs' after the pattern", line + 1);
+    s->tmpfs = n == 5;
+    s->file = find_file(t[1]);
+    if (s->file < 0) {
+      if (nfiles == MAX_FILES) die("line %d: too many files", line + 1);
+      s->file = nfiles;
+      strcpy(fnames[nfiles++], t[1]);
+    }
+    ftmpfs[s->file] = s->tmpfs;
+    break;
+  }
+  case OP_DROP: break;
+  case OP_PREAD: {
+    uint64_t sz;
+    s->file = find_file(t[1]);
+    if (s->file < 0) die("line %d: no file '%s' (create it with a file step first)", line + 1, t[1]);
+    if (!parse_num(t[2], &s->off)) die("line %d: bad offset '%s'", line + 1, t[2]);
+    if (!parse_num(t[3], &sz) || sz < 1 || sz > 8) die("line %d: SIZE must be 1..8", line + 1);
+    s->size = (int)sz;
+    s->open_mode = O_RDONLY;
     break;
   }
   case OP_FORK:
@@ -488,9 +577,12 @@ static void on_signal(int sig, siginfo_t *si, void *ucv) {
   siglongjmp(jb, 1);
 }
 
+static long step_fd = -1; /* the descriptor of a file mapping or pread, opened before the window */
+
 static __attribute__((noinline)) long perform(const struct step *s, uint64_t a) {
   switch (s->op) {
-  case OP_MMAP: return sc(SYS_mmap, (long)a, (long)s->len, s->prot, s->flags, -1, 0);
+  case OP_MMAP: return sc(SYS_mmap, (long)a, (long)s->len, s->prot, s->flags, step_fd, (long)s->off);
+  case OP_PREAD: loaded = 0; return sc(SYS_pread64, step_fd, (long)&loaded, s->size, (long)s->off, 0, 0);
   case OP_MUNMAP: return sc(SYS_munmap, (long)a, (long)s->len, 0, 0, 0, 0);
   case OP_MPROTECT: return sc(SYS_mprotect, (long)a, (long)s->len, s->prot, 0, 0, 0);
   case OP_MADVISE: return sc(SYS_madvise, (long)a, (long)s->len, s->adv, 0, 0, 0);
@@ -605,6 +697,65 @@ static void madvise_nohuge(uint64_t a, uint64_t len) {
   if (!any_thp && len) sc(SYS_madvise, (long)(a & ~(PAGE - 1)), (long)((len + (a & (PAGE - 1)) + PAGE - 1) & ~(PAGE - 1)), MADV_NOHUGEPAGE, 0, 0, 0);
 }
 
+static void file_path(int f, char *buf, size_t n) {
+  snprintf(buf, n, "%s/%s", ftmpfs[f] ? shm_dir : files_dir, fnames[f]);
+}
+
+/* cachestat(2) (6.5+): pages of the file in the page cache, or -1. */
+static long cached_pages(int fd) {
+  struct { uint64_t off, len; } range = { 0, 0 };
+  uint64_t cs[5] = { 0 }; /* nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted */
+  long r = sc(451 /* SYS_cachestat */, fd, (long)&range, (long)cs, 0, 0, 0);
+  return r < 0 ? -1 : (long)cs[0];
+}
+
+/* `file` and `drop_caches`: file-system work outside the measured window (no fault counts). */
+static void file_step(const struct step *s) {
+  char path[320];
+  long ret = 0;
+  if (s->op == OP_FILE) {
+    static char buf[4096]; /* 4 KiB writes: order-0 page-cache folios, as the model has (see README) */
+    file_path(s->file, path, sizeof path);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die("create %s: %s", path, strerror(errno));
+    for (uint64_t done = 0; done < s->len;) {
+      size_t n = s->len - done < sizeof buf ? (size_t)(s->len - done) : sizeof buf;
+      for (size_t i = 0; i < n; i++) buf[i] = s->npattern ? s->pattern[(done + i) % (uint64_t)s->npattern] : 0;
+      ssize_t w = write(fd, buf, n);
+      if (w <= 0) die("write %s: %s", path, strerror(errno));
+      done += (uint64_t)w;
+    }
+    if (fsync(fd)) die("fsync %s: %s", path, strerror(errno));
+    close(fd);
+    ret = (long)s->len;
+  } else {
+    for (int f = 0; f < nfiles; f++) {
+      file_path(f, path, sizeof path);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue; /* declared but not created yet */
+      fdatasync(fd);
+      long before = cached_pages(fd);
+      posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+      long after = cached_pages(fd);
+      if (before >= 0 && after >= 0) ret += before - after;
+      close(fd);
+    }
+  }
+  record_head(s, "ok");
+  out(",\"ret\":\"0x%lx\",\"minflt\":null,\"majflt\":null,\"page\":null}\n", ret);
+  flush_out();
+}
+
+static void remove_files(void) {
+  char path[320];
+  for (int f = 0; f < nfiles; f++) {
+    file_path(f, path, sizeof path);
+    unlink(path);
+  }
+  if (*files_dir) rmdir(files_dir);
+  if (*shm_dir) rmdir(shm_dir);
+}
+
 static void run_step(const struct step *s) {
   uint64_t a = 0;
   if (s->has_addr) {
@@ -618,8 +769,18 @@ static void run_step(const struct step *s) {
   }
   struct pstate p;
   struct outcome o = { 0, 0, 0, 0 };
+  if (s->op == OP_FILE || s->op == OP_DROP) { file_step(s); return; }
   uint64_t old_brk = s->op == OP_BRK ? (uint64_t)sc(SYS_brk, 0, 0, 0, 0, 0, 0) : 0;
+  step_fd = -1;
+  if (s->file >= 0) {
+    char path[320];
+    file_path(s->file, path, sizeof path);
+    step_fd = open(path, s->open_mode | O_CLOEXEC);
+    if (step_fd < 0) die("open %s: %s", path, strerror(errno));
+  }
   if (s->op != OP_PAGE) measured(s, a, &o);
+  if (step_fd >= 0) close((int)step_fd);
+  step_fd = -1;
   int failed = !o.faulted && o.ret < 0 && o.ret >= -4095 && s->op != OP_BRK;
   if (s->op == OP_MMAP && !failed) {
     a = (uint64_t)o.ret;
@@ -632,8 +793,8 @@ static void run_step(const struct step *s) {
   record_head(s, o.faulted ? "fault" : failed ? "error" : "ok");
   if (s->has_addr || (s->op == OP_MMAP && !failed)) out(",\"addr\":\"0x%llx\"", (unsigned long long)a);
   if (failed) out(",\"errno\":\"%s\"", errno_name(-o.ret));
-  else if (s->op < OP_READ && !o.faulted) out(",\"ret\":\"0x%llx\"", (unsigned long long)o.ret);
-  if (s->op == OP_READ && !o.faulted) out(",\"value\":\"0x%llx\"", (unsigned long long)loaded);
+  else if (s->op <= OP_PREAD && !o.faulted) out(",\"ret\":\"0x%llx\"", (unsigned long long)o.ret);
+  if ((s->op == OP_READ || s->op == OP_PREAD) && !o.faulted) out(",\"value\":\"0x%llx\"", (unsigned long long)loaded);
   if (s->op == OP_WRITE) out(",\"value\":\"0x%llx\"", (unsigned long long)s->value);
   if (o.faulted)
     out(",\"signal\":{\"signo\":%d,\"name\":\"%s\",\"code\":%d,\"code_name\":\"%s\",\"addr\":\"0x%llx\","
@@ -670,7 +831,10 @@ static void reap_all(void) {
 }
 
 static void quit(void) {
-  if (me == 0) reap_all();
+  if (me == 0) {
+    remove_files();
+    reap_all();
+  }
   _exit(0);
 }
 
@@ -771,6 +935,25 @@ static void find_zero_pfn(void) {
     die("pagemap shows no PFN for the zero page: the probe needs root (CAP_SYS_ADMIN) to read PFNs");
 }
 
+/* The probe's files: a fresh directory on a disk file system (ext4, xfs, btrfs: not tmpfs or
+ * overlay, so that mappings are write-notified and a dropped page is read from a disk), and one in
+ * /dev/shm for `tmpfs` files. $FAULTLINE_PROBE_FILES overrides the disk directory's parent. */
+static void make_file_dirs(void) {
+  const char *cands[] = { getenv("FAULTLINE_PROBE_FILES"), "/var/tmp", "/tmp", "." };
+  for (size_t i = 0; i < sizeof cands / sizeof cands[0] && !*files_dir; i++) {
+    struct statfs st;
+    if (!cands[i] || statfs(cands[i], &st)) continue;
+    unsigned long t = (unsigned long)st.f_type;
+    if (t == 0x01021994UL /* TMPFS */ || t == 0x794c7630UL /* OVERLAYFS */ || t == 0x9fa0UL /* PROC */) continue;
+    files_fs = t == 0xef53UL ? "ext4" : t == 0x58465342UL ? "xfs" : t == 0x9123683eUL ? "btrfs" : "other";
+    snprintf(files_dir, sizeof files_dir, "%s/faultline-probe-XXXXXX", cands[i]);
+    if (!mkdtemp(files_dir)) *files_dir = 0;
+  }
+  if (!*files_dir) die("no directory on a disk file system for the probe's files (set FAULTLINE_PROBE_FILES)");
+  snprintf(shm_dir, sizeof shm_dir, "/dev/shm/faultline-probe-XXXXXX");
+  if (!mkdtemp(shm_dir)) *shm_dir = 0;
+}
+
 static void setup(void) {
   struct sigaction sa;
   stack_t ss;
@@ -803,6 +986,7 @@ static void setup(void) {
   for (int i = 0; i < 5; i++) sigaction(sigs[i], &sa, NULL);
   open_pagemap();
   find_zero_pfn();
+  if (nfiles) make_file_dirs();
   sh->pid[0] = getpid();
   sh->alive[0] = 1;
   sh->name_addr[0] = (uint64_t)sc(SYS_brk, 0, 0, 0, 0, 0, 0);
@@ -822,8 +1006,12 @@ static void setup(void) {
       (unsigned long long)zero_pfn, (unsigned long long)sh->name_addr[0],
       (personality(0xffffffff) & ADDR_NO_RANDOMIZE) ? "false" : "true");
   out_str(thp);
-  out(",\"thp_disabled\":%s,\"probe_base\":\"0x%llx\"}}\n", any_thp ? "false" : "true",
+  out(",\"thp_disabled\":%s,\"probe_base\":\"0x%llx\",\"files_dir\":", any_thp ? "false" : "true",
       (unsigned long long)PROBE_BASE);
+  out_str(files_dir);
+  out(",\"files_fs\":");
+  out_str(files_fs);
+  out("}}\n");
   flush_out();
 }
 

@@ -44,8 +44,9 @@ export function probeLine(s: Step, where: string): string {
   switch (s.op) {
     case 'mmap': {
       const m = s.args;
-      if (m.file !== undefined || m.offset !== undefined) throw new UntranslatableError(`${where}: the probe maps anonymous memory only (no file:)`);
+      if (m.file === undefined && (m.offset !== undefined || m.open !== undefined)) throw new UntranslatableError(`${where}: offset and open are for file mappings`);
       const flags = m.flags.map((f) => MMAP_FLAG[f]).filter((f): f is string => f !== null);
+      if (m.file !== undefined) flags.push(`file:${m.file}`, ...(m.offset ? [`off:${hex(m.offset)}`] : []), ...(m.open ? [`open:${m.open}`] : []));
       const name = m.as ?? `_m${s.index}`;
       return [`mmap ${name} ${hex(m.length)} ${m.prot} ${flags.join('|') || 'private'}`, ...(m.addr ? [a(m.addr)] : [])].join(' ');
     }
@@ -58,6 +59,16 @@ export function probeLine(s: Step, where: string): string {
     case 'read': return `read ${a(s.args.addr)} ${s.args.size}`;
     case 'write': return `write ${a(s.args.addr)} ${s.args.size} ${hex(s.args.value)}`;
     case 'exec': return `exec ${a(s.args.addr)}`;
+    case 'file': {
+      const c = s.args.content;
+      if (c !== undefined && 'host' in c) throw new UntranslatableError(`${where}: the probe writes pattern files only (no {host: PATH})`);
+      if (s.args.size === undefined) throw new UntranslatableError(`${where}: file needs a size`);
+      const pat = c === undefined ? '-' : Buffer.from(c.pattern, 'utf8').toString('hex');
+      if (pat.length > 128) throw new UntranslatableError(`${where}: the probe takes patterns of at most 64 bytes`);
+      return `file ${s.args.as} ${hex(s.args.size)} ${pat}`;
+    }
+    case 'drop_caches': return 'drop_caches';
+    case 'pread': return `pread ${s.args.file} ${hex(s.args.offset)} ${s.args.size}`;
     case 'fork': return `fork ${s.args.as}`;
     case 'exit':
       if (s.proc === 'main') throw new UntranslatableError(`${where}: the probe's main process cannot exit (fork a child and exit that)`);

@@ -15,7 +15,7 @@ import type { Kernel } from '../types.js';
 import { vma_end_read } from './mmap_lock.js';
 import { decision, enter, leave, vmFaultName } from './mmtrace.js';
 import { PG_dirty } from './page_alloc.js';
-import { force_page_cache_ra, page_cache_ra_unbounded } from './readahead.js';
+import { force_page_cache_ra, page_cache_ra_unbounded, page_cache_sync_ra } from './readahead.js';
 
 const SRC = 'mm/filemap.c';
 /** MMAP_LOTSAMISS: past this many mmap misses, read-around stops (only the faulting page is read). */
@@ -154,6 +154,7 @@ export function page_mkwrite(k: Kernel, file: LinuxFile, pgoff: number, pfn: num
 /**
  * filemap_read (pread(2) through generic_file_read_iter): `size` bytes at `pos` from the page
  * cache, reading missing pages from the disk first (page_cache_sync_ra); 0 bytes at or past EOF.
+ * The model opens a fresh struct file for each pread, so its readahead state is new each time.
  * Returns the bytes (little-endian value) and how many were read.
  */
 export function filemap_read(k: Kernel, file: LinuxFile, pos: number, size: number): { value: bigint; n: number } {
@@ -166,7 +167,7 @@ export function filemap_read(k: Kernel, file: LinuxFile, pos: number, size: numb
     const index = Math.floor(off / 4096);
     let pfn = inode.i_mapping.i_pages.get(index);
     if (pfn === undefined) {
-      page_cache_ra_unbounded(k, inode, index, Math.min(file.f_ra.ra_pages || 1, 32));
+      page_cache_sync_ra(k, file, index, Math.ceil((pos + n) / 4096) - Math.floor(pos / 4096));
       pfn = inode.i_mapping.i_pages.get(index);
     }
     const b = pfn === undefined ? 0 : k.machine.mem.read8(pfn * 4096 + (off % 4096));

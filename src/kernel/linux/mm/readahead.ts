@@ -3,7 +3,7 @@
 // no PG_readahead marker and so no asynchronous readahead (page_cache_async_ra); no large folios
 // (6.18 page_cache_ra_order falls back to order-0 pages here); no context readahead.
 
-import type { Inode } from '../fs/fs.js';
+import type { Inode, LinuxFile } from '../fs/fs.js';
 import { add_to_page_cache, fill_page, fsglobals } from '../fs/fs.js';
 import type { Kernel } from '../types.js';
 import { decision, enter, leave } from './mmtrace.js';
@@ -40,5 +40,43 @@ export function force_page_cache_ra(k: Kernel, inode: Inode, index: number, nr: 
   enter(k, 'force_page_cache_ra', 'mm/readahead.c');
   const n = page_cache_ra_unbounded(k, inode, index, nr);
   leave(k, 'force_page_cache_ra', String(n));
+  return n;
+}
+
+/**
+ * get_init_ra_size: the first window for a read of req pages: a small request is read ahead 4x
+ * (or 2x) of its power-of-two size, up to max.
+ */
+export function get_init_ra_size(req: number, max: number): number {
+  let size = 2 ** Math.ceil(Math.log2(Math.max(1, req)));
+  if (size <= max / 32) size *= 4;
+  else if (size <= max / 4) size *= 2;
+  else size = max;
+  return size;
+}
+
+/**
+ * page_cache_sync_ra (read(2) missing a page): the first read of a file (index 0) or one right
+ * after the previous (index - prev <= 1) starts a window of get_init_ra_size; otherwise, with no
+ * sequential history in the cache (page_cache_prev_miss), only the requested pages are read; a
+ * cached run just before the index (a stream) reads min(run + req, ra_pages).
+ */
+export function page_cache_sync_ra(k: Kernel, file: LinuxFile, index: number, req: number): number {
+  enter(k, 'page_cache_sync_ra', 'mm/readahead.c');
+  const ra = file.f_ra;
+  const max = Math.max(ra.ra_pages, 1);
+  const prev = ra.start + ra.size - 1; // the model keeps no prev_pos: the end of the last window
+  let size: number;
+  if (index === 0 || (ra.size > 0 && index - prev <= 1) || req > max) {
+    size = get_init_ra_size(req, max);
+  } else {
+    let run = 0;
+    while (run < max && index - run - 1 >= 0 && file.f_inode.i_mapping.i_pages.has(index - run - 1)) run++;
+    size = run <= req ? req : Math.min(run + req, max);
+  }
+  ra.start = index;
+  ra.size = size;
+  const n = page_cache_ra_unbounded(k, file.f_inode, index, size);
+  leave(k, 'page_cache_sync_ra', String(n));
   return n;
 }
