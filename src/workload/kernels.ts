@@ -9,7 +9,7 @@ import { BARE_OPS, BareSession } from './bare.js';
 import type { StepResult } from './result.js';
 import type { MachineConfig, Step } from './scenario/schema.js';
 import { XNU_OPS, XnuSession } from './xnu.js';
-import { LINUX_OPS, LinuxSession } from './linux.js';
+import { LINUX_OPS, LINUX_PKEY_OPS, LinuxSession } from './linux.js';
 import type { LinuxVersion } from '../kernel/linux/types.js';
 
 export interface Session {
@@ -62,11 +62,12 @@ export const KERNELS: readonly KernelInfo[] = [
   ...(['6.18', '5.19'] as const).map((v: LinuxVersion): KernelInfo => ({
     name: `linux-${v}`,
     description: `Linux ${v} x86_64: IDT/entry_64.S with PTI, arch/x86/mm/fault.c, mm/memory.c, signals`,
-    ops: LINUX_OPS,
+    ops: [...LINUX_OPS, ...LINUX_PKEY_OPS],
     create(cfg, sink, seed, opts) {
       const machine = machineFor(cfg);
       const s = new LinuxSession(machine, v, {
         seed, ram: cfg.ram, signals: opts?.signals ?? 'handle', swap: cfg.swap, thp: cfg.thp, rlimitStack: cfg.rlimit?.stack, stackGuardGap: cfg.stack_guard_gap,
+        pku: cfg.pku,
       }); // boots untraced
       machine.trace = sink;
       return { machine, run: (step, base) => s.run(step, base) };

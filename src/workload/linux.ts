@@ -19,6 +19,8 @@ import { BootError, LinuxKernel, USER_BRK0, USER_INSN_IP, USER_RSP, USER_SYSCALL
 import { register_syscalls, NR } from '../kernel/linux/arch/x86/entry/syscall_64.js';
 import type { LinuxVersion } from '../kernel/linux/types.js';
 import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js';
+import { NR_PKEY, register_pkey_syscalls } from '../kernel/linux/arch/x86/mm/pkeys.js';
+import { CR4_PKE } from '../hw/regs.js';
 import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
@@ -28,6 +30,9 @@ import { filemap_read } from '../kernel/linux/mm/filemap.js';
 import type { Step } from './scenario/schema.js';
 
 export const LINUX_OPS = ['mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'brk', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy', 'file', 'drop_caches', 'pread'] as const;
+
+/** Protection-key operations (Linux only). */
+export const LINUX_PKEY_OPS = ['pkey_alloc', 'pkey_free', 'pkey_mprotect', 'pkey_set'] as const;
 
 type Base = Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>;
 
@@ -54,6 +59,8 @@ export interface LinuxSessionOptions {
   thp?: ThpEnabled;
   rlimitStack?: bigint;
   stackGuardGap?: number;
+  /** The CPU has PKU (scenario `machine.pku`). */
+  pku?: boolean;
   /** Reads a host file for `file: {content: {host: PATH}}` (the command line gives one; absent in a browser). */
   readHostFile?: (path: string) => Uint8Array;
 }
@@ -72,9 +79,11 @@ export class LinuxSession {
       mm_boot_settings(this.k, {
         swapPages: opts.swap === undefined ? undefined : Number(opts.swap / 4096n), thp: opts.thp,
         rlimitStack: opts.rlimitStack === undefined ? undefined : Number(opts.rlimitStack), stackGuardGapPages: opts.stackGuardGap,
+        pku: opts.pku,
       });
       const main = exec_first_process(this.k, 'main');
       register_syscalls(this.k);
+      register_pkey_syscalls(this.k.syscalls);
       this.procs.set('main', main);
       this.setSignals(main);
     } catch (e) {
@@ -142,6 +151,26 @@ export class LinuxSession {
       case 'brk': {
         const r = this.syscall(NR.brk, [this.addr(step.args.addr)], ok);
         return { ...r, outcome: 'ok', errno: undefined }; // brk returns the (old) break on failure
+      }
+      case 'pkey_alloc': {
+        const rights = step.args.rights.reduce((f, n) => f | (n === 'disable_access' ? 1 : 2), 0);
+        const r = this.syscall(NR_PKEY.pkey_alloc, [0n, BigInt(rights)], ok);
+        if (r.outcome === 'ok' && step.args.as !== undefined) this.names.set(step.args.as, BigInt(r.ret!));
+        return r;
+      }
+      case 'pkey_free': return this.syscall(NR_PKEY.pkey_free, [this.addr(step.args.pkey)], ok);
+      case 'pkey_mprotect': {
+        const a = step.args;
+        return this.ranged(NR_PKEY.pkey_mprotect, a, [BigInt(PROT_BITS[a.prot]), this.addr(a.pkey)], ok);
+      }
+      case 'pkey_set': {
+        // glibc pkey_set(): RDPKRU, change the key's two bits, WRPKRU (a user instruction: #UD without CR4.PKE).
+        const key = Number(this.addr(step.args.pkey));
+        if (!(this.m.cpu.cr4 & CR4_PKE)) return { ...ok, outcome: 'error', message: 'WRPKRU: #UD (the CPU has no PKU: set machine.pku)' };
+        if (key < 0 || key > 15) throw new StepError(`pkey ${key} is not 0..15`);
+        const rights = step.args.rights.reduce((f, n) => f | (n === 'disable_access' ? 1 : 2), 0);
+        this.m.setPkru(((this.m.cpu.pkru & ~(3 << (2 * key))) | (rights << (2 * key))) >>> 0);
+        return { ...ok, value: hex(BigInt(this.m.cpu.pkru)) };
       }
       case 'getentropy': {
         // glibc's getentropy(buf, len) is getrandom(buf, len, 0) (len <= 256).
@@ -315,7 +344,10 @@ export class LinuxSession {
 }
 
 function signalRecord(d: NonNullable<LinuxTask['delivered']>): SignalRecord {
-  return { signo: d.signo, name: SIG_NAMES[d.signo] ?? `SIG${d.signo}`, code: d.code, addr: hex(d.addr), trapno: d.trapno, err: d.err };
+  return {
+    signo: d.signo, name: SIG_NAMES[d.signo] ?? `SIG${d.signo}`, code: d.code, addr: hex(d.addr), trapno: d.trapno, err: d.err,
+    ...(d.pkey === undefined ? {} : { pkey: d.pkey }),
+  };
 }
 
 /** The PTE for `va` in the current (user) page tables. */

@@ -28,6 +28,8 @@ export interface SignalRecord {
   addr: Hex;
   trapno: number;
   err: number;
+  /** si_pkey of a SEGV_PKUERR (Linux protection keys). */
+  pkey?: number;
 }
 
 /** The leaf mapping of the accessed address after the step. */

@@ -150,7 +150,7 @@ export class LinuxKernel implements X86Kernel {
   private enter_kernel_for_switch(): void {
     const c = this.machine.cpu;
     if ((c.cs & 3) === 3 && this.current) {
-      this.current.user = { rip: c.rip, rsp: c.rsp, rflags: c.rflags };
+      this.current.user = { rip: c.rip, rsp: c.rsp, rflags: c.rflags, pkru: c.pkru }; // PKRU: switch_fpu_prepare saves it
       const gs = c.gsBase;
       c.gsBase = c.kernelGsBase;
       c.kernelGsBase = gs;
@@ -174,6 +174,8 @@ export class LinuxKernel implements X86Kernel {
     c.ss = __USER_DS;
     c.rip = this.current.user.rip;
     c.rsp = this.current.user.rsp;
+    const pkru = this.current.user.pkru;
+    if (pkru !== undefined && pkru !== c.pkru) m.setPkru(pkru); // switch_fpu_finish → pkru_write_default / the task's PKRU
     m.setRflags(this.current.user.rflags);
   }
 }

@@ -13,6 +13,7 @@ export const MMAP_FLAGS = ['private', 'shared', 'anonymous', 'fixed', 'fixed_nor
 export const OPEN_MODES = ['r', 'w', 'rw'] as const;
 export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout'] as const;
 export const ACCESS_SIZES = [1, 2, 4, 8] as const;
+export const PKEY_RIGHTS = ['disable_access', 'disable_write'] as const;
 export const LEVELS = ['pml5', 'pml4', 'pdpt', 'pd', 'pt'] as const;
 export type AccessSize = (typeof ACCESS_SIZES)[number];
 
@@ -123,6 +124,11 @@ export const PROCESS_OPS = {
   read: args({ addr: expr(), size: accessSize.default(1) }),
   write,
   exec: args({ addr: expr() }),
+  // Linux memory protection keys (pkey_alloc(2), pkey_mprotect(2), pkey_free(2), glibc's pkey_set = WRPKRU).
+  pkey_alloc: args({ as: name().optional(), rights: enumList(PKEY_RIGHTS).default([]) }),
+  pkey_free: args({ pkey: expr() }),
+  pkey_mprotect: args({ ...range, prot: oneOf(PROTS), pkey: expr() }),
+  pkey_set: args({ pkey: expr(), rights: enumList(PKEY_RIGHTS).default([]) }),
   ...XNU_OPS,
   ...FILE_OPS,
 };

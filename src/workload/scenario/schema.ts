@@ -10,7 +10,7 @@ import * as z from 'zod';
 import { expectSchema, type Expect } from '../expect.js';
 import { unknownFieldMessage, type SourceLoc } from './errors.js';
 import { MACHINE_OPS, PROCESS_OPS } from './ops.js';
-import { errorMap, int, leaf, bad, name, oneOf, size, str, strict, type IssueParams } from './values.js';
+import { bool, errorMap, int, leaf, bad, name, oneOf, size, str, strict, type IssueParams } from './values.js';
 import { describeValue } from './errors.js';
 
 export { MACHINE_OPS, PROCESS_OPS } from './ops.js';
@@ -138,6 +138,8 @@ const machine = strict({
   maxphyaddr: int(36, 52).default(46),
   tlb: strict({ sets: tlbSets.optional(), ways: int(1, 64).optional() }).optional(),
   ram: size(1n).optional(),
+  /** Linux: the CPU has protection keys (PKU; CR4.PKE set at boot). Default false, like the host. */
+  pku: bool().optional(),
   /** Linux: a swap area of this size (swapon); default none, like the host. */
   swap: size(8192n).optional(),
   /** Linux: /sys/kernel/mm/transparent_hugepage/enabled (default never; the host has madvise). */

@@ -26,7 +26,7 @@ function copy_thread(k: X86Kernel, child: LinuxTask): void {
   const dst = child.stack + BigInt(THREAD_SIZE) - BigInt(FRAME_SIZE);
   quiet(m, () => {
     for (let off = 0; off < FRAME_SIZE; off += 8) write(m, dst + BigInt(off), off === 80 ? 0n : read(m, src + BigInt(off)));
-    child.user = { rip: read(m, src + 128n), rsp: read(m, src + 152n), rflags: read(m, src + 144n) };
+    child.user = { rip: read(m, src + 128n), rsp: read(m, src + 152n), rflags: read(m, src + 144n), pkru: m.cpu.pkru }; // PKRU: the copied FPU state
   });
 }
 

@@ -10,6 +10,7 @@ import { mmap_write_lock, mmap_write_unlock } from '../include/linux/mmap_lock.j
 import { copy_page_range } from '../mm/memory_ranges.js';
 import { vm_stat_account } from '../mm/mmap.js';
 import { mm_alloc } from '../mm/mm_init.js';
+import { arch_dup_pkeys } from '../arch/x86/mm/pkeys.js';
 import { decision, enter, leave } from '../mm/mmtrace.js';
 import { anon_vma_fork } from '../mm/rmap.js';
 import { vm_area_dup, vma_link, vma_pages, vmas_of } from '../mm/vma.js';
@@ -59,6 +60,7 @@ export function dup_mm(k: Kernel, oldmm: MmStruct): MmStruct | null {
     mm.start_brk = oldmm.start_brk;
     mm.brk = oldmm.brk;
     mm.start_stack = oldmm.start_stack;
+    arch_dup_pkeys(oldmm, mm);
     if (dup_mmap(k, oldmm, mm) !== 0) {
       leave(k, 'dup_mm', 'NULL');
       return null; // FIXME: the partial child mm is not torn down

@@ -24,10 +24,11 @@ import { vm_normal_page } from './memory.js';
 import { may_expand_vm, vm_stat_account } from './mmap.js';
 import { decision, enter, leave } from './mmtrace.js';
 import { PG_anon, PG_anon_exclusive } from './page_alloc.js';
+import { mm_pkey_is_allocated } from '../arch/x86/mm/pkeys.js';
 import { find_vma, vma_modify_flags, vma_next, vma_prev, vma_set_page_prot, vma_wants_writenotify } from './vma.js';
 
 export type MprotectReason = 'grows-both' | 'unaligned' | 'len-zero' | 'wraps' | 'bad-prot' | 'no-vma' | 'hole' | 'beyond-vm-may' |
-  'not-growsdown' | 'fixup-failed' | 'done';
+  'not-growsdown' | 'fixup-failed' | 'pkey-not-allocated' | 'done';
 
 /** sys_mprotect → do_mprotect_pkey(start, len, prot, -1). 0 or -errno. */
 export function sys_mprotect(k: Kernel, start: number, len0: number, prot0: number): number {
@@ -38,7 +39,16 @@ export function sys_mprotect(k: Kernel, start: number, len0: number, prot0: numb
   return r.err;
 }
 
-function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number): { err: number; why: MprotectReason } {
+/** sys_pkey_mprotect → do_mprotect_pkey(start, len, prot, pkey): pkey must be allocated (-1 keeps each VMA's key). */
+export function sys_pkey_mprotect(k: Kernel, start: number, len0: number, prot0: number, pkey: number): number {
+  enter(k, 'do_mprotect_pkey', 'mm/mprotect.c');
+  const r = do_mprotect_pkey(k, start, len0, prot0, pkey);
+  decision(k, 'do_mprotect_pkey', r.why);
+  leave(k, 'do_mprotect_pkey', String(r.err));
+  return r.err;
+}
+
+function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number, pkey = -1): { err: number; why: MprotectReason } {
   const grows = prot0 & (PROT_GROWSDOWN | PROT_GROWSUP);
   const prot = prot0 & ~(PROT_GROWSDOWN | PROT_GROWSUP);
   if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return { err: -EINVAL, why: 'grows-both' };
@@ -55,6 +65,7 @@ function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number
     mmap_write_unlock(k, mm);
     return { err, why };
   };
+  if (pkey !== -1 && !mm_pkey_is_allocated(mm, pkey)) return out(-EINVAL, 'pkey-not-allocated');
   let vma = find_vma(k, mm, start);
   if (!vma) return out(-ENOMEM, 'no-vma');
   if (grows & PROT_GROWSDOWN) {
@@ -71,7 +82,7 @@ function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number
     // newflags >> 4 puts VM_MAY* where VM_* are: asking for more than VM_MAY* allows is EACCES.
     if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) return out(-EACCES, 'beyond-vm-may');
     const tmp = Math.min(vma.vm_end, end);
-    const r = mprotect_fixup(k, vma, prev, nstart, tmp, newflags);
+    const r = mprotect_fixup(k, vma, prev, nstart, tmp, newflags, pkey === -1 ? vma.vm_pkey : pkey);
     if (typeof r === 'number') return out(r, 'fixup-failed');
     prev = r;
     nstart = tmp;
@@ -84,12 +95,12 @@ function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number
 }
 
 /** mprotect_fixup: merge or split so that [start, end) is one VMA, set its flags, rewrite its PTEs. The VMA, or -errno. */
-export function mprotect_fixup(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number, newflags0: number): VmAreaStruct | number {
+export function mprotect_fixup(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct | null, start: number, end: number, newflags0: number, pkey = vma.vm_pkey): VmAreaStruct | number {
   enter(k, 'mprotect_fixup', 'mm/mprotect.c');
   const mm = vma.vm_mm;
   const oldflags = vma.vm_flags;
   let newflags = newflags0;
-  if (newflags === oldflags) {
+  if (newflags === oldflags && pkey === vma.vm_pkey) { // (Linux keeps the pkey in vm_flags: one comparison)
     decision(k, 'mprotect_fixup', 'unchanged');
     leave(k, 'mprotect_fixup', '0');
     return vma;
@@ -104,13 +115,14 @@ export function mprotect_fixup(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct 
   } else if (k.version !== '5.19' && oldflags & VM_ACCOUNT && vma.vm_ops === null && !vma.anon_vma) {
     newflags &= ~VM_ACCOUNT; // 6.x: an unfaulted private anon VMA made read-only is no longer charged
   }
-  const r = vma_modify_flags(k, mm, prev, vma, start, end, newflags);
+  const r = vma_modify_flags(k, mm, prev, vma, start, end, newflags, pkey);
   if (typeof r === 'number') {
     leave(k, 'mprotect_fixup', String(r));
     return r;
   }
   const v = r;
   v.vm_flags = newflags;
+  v.vm_pkey = pkey;
   vma_set_page_prot(v);
   const tryWritable = k.features.mprotectChangeWritable && (v.vm_flags & VM_SHARED ? vma_wants_writenotify(v) : (v.vm_flags & VM_WRITE) !== 0);
   change_protection(k, v, start, end, tryWritable);

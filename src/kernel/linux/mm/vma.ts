@@ -346,11 +346,11 @@ export function split_vma(k: Kernel, mm: MmStruct, vma: VmAreaStruct, addr: numb
  * vma_modify_flags): returns the VMA that covers exactly [start, end) of `vma` (or more, if it merged
  * with a neighbour of equal flags), or -ENOMEM. The caller then sets the new flags on it.
  */
-export function vma_modify_flags(k: Kernel, mm: MmStruct, prev: VmAreaStruct | null, vma: VmAreaStruct, start: number, end: number, newflags: number): VmAreaStruct | number {
+export function vma_modify_flags(k: Kernel, mm: MmStruct, prev: VmAreaStruct | null, vma: VmAreaStruct, start: number, end: number, newflags: number, pkey = vma.vm_pkey): VmAreaStruct | number {
   const six = k.version !== '5.19';
   if (six) enter(k, 'vma_modify_flags', 'mm/vma.c');
   const pgoff = vma.vm_pgoff + (start - vma.vm_start) / 4096;
-  const merged = vma_merge(k, mm, prev, start, end, { flags: newflags, pkey: vma.vm_pkey, anon_vma: vma.anon_vma, file: vma.vm_file, pgoff }, true);
+  const merged = vma_merge(k, mm, prev, start, end, { flags: newflags, pkey, anon_vma: vma.anon_vma, file: vma.vm_file, pgoff }, true);
   let ret: VmAreaStruct | number = merged ?? vma;
   if (!merged && start !== vma.vm_start) {
     const r = split_vma(k, mm, vma, start, true);

@@ -29,6 +29,7 @@ import {
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { swap_duplicate, swap_totals, swap_writepage, swapon, swp_entry_to_pte, type SwapInfo } from './swapfile.js';
 import { mmglobals } from './mm_init.js';
+import { setup_pku } from '../arch/x86/mm/pkeys.js';
 import { vmas_of } from './vma.js';
 
 /** What the page cache lends reclaim (see /work/helpers/pressure-api.md). */
@@ -352,6 +353,8 @@ export interface MmBootSettings {
   thp?: ThpEnabled;
   rlimitStack?: number;
   stackGuardGapPages?: number;
+  /** The CPU has PKU: setup_pku (CR4.PKE, init_pkru_value). */
+  pku?: boolean;
 }
 
 /** Apply them after boot, before the first process is created. Throws RangeError on a bad value. */
@@ -361,4 +364,5 @@ export function mm_boot_settings(k: Kernel, s: MmBootSettings): void {
   if (s.stackGuardGapPages !== undefined) g.stack_guard_gap = s.stackGuardGapPages * 4096;
   if (s.thp !== undefined) pressure(k).thp = s.thp;
   if (s.swapPages) swapon(k, s.swapPages);
+  if (s.pku) setup_pku(k);
 }

@@ -28,6 +28,7 @@ export interface PressureOpts {
   swap?: string;
   thp?: ThpEnabled;
   trace?: boolean;
+  pku?: boolean;
   signals?: 'handle' | 'default';
 }
 
@@ -36,7 +37,7 @@ const bytes = (s: string): bigint => BigInt(parseInt(s, 10)) * (s.endsWith('m') 
 export function bootPressure(v: LinuxVersion, o: PressureOpts = {}): Booted {
   const m = new Machine();
   const s = new LinuxSession(m, v, {
-    signals: o.signals ?? 'handle', seed: 0, ram: o.ram ? bytes(o.ram) : undefined, swap: o.swap ? bytes(o.swap) : undefined, thp: o.thp,
+    signals: o.signals ?? 'handle', seed: 0, ram: o.ram ? bytes(o.ram) : undefined, swap: o.swap ? bytes(o.swap) : undefined, thp: o.thp, pku: o.pku,
   });
   const sink = new MemorySink();
   if (o.trace !== false) m.trace = sink;

@@ -30,7 +30,7 @@ export function arch_do_signal_or_restart(k: X86Kernel, regs: PtRegs): void {
   tsk.pending = null;
   const act = sig.signo === SIGKILL ? 'default' : tsk.sighand.get(sig.signo) ?? 'default';
   const sc = setup_sigcontext(k);
-  tsk.delivered = { signo: sig.signo, code: sig.code, addr: sig.addr, ...sc };
+  tsk.delivered = { signo: sig.signo, code: sig.code, addr: sig.addr, ...sc, ...(sig.pkey === undefined ? {} : { pkey: sig.pkey }) };
   if (act === 'handler') {
     storeField(k.machine, regs, 'ip', USER_SIGNAL_HANDLER); // setup_rt_frame(): regs->ip = sa_handler
     if (k.machine.trace.enabled) {

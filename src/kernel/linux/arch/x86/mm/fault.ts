@@ -26,6 +26,7 @@ import { user_mode, type PtRegs } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { emulate_vsyscall } from '../entry/vsyscall_64.js';
 import { search_exception_tables } from './extable.js';
+import { arch_vma_access_permitted } from './pkeys.js';
 import {
   bad_area, bad_area_access_error, bad_area_nosemaphore, do_sigbus, kernelmode_fixup_or_oops, page_fault_oops, pgtable_bad,
 } from './fault_bad_area.js';
@@ -122,6 +123,7 @@ export function access_error(k: X86Kernel, error_code: number, vma: VmAreaStruct
   let why: string | null;
   if (error_code & PF_PK) why = 'X86_PF_PK';
   else if (error_code & PF_SGX) why = 'X86_PF_SGX';
+  else if (!arch_vma_access_permitted(k, vma, error_code)) why = 'PKRU denies the VMA\'s protection key';
   else if (k.version !== '5.19' && error_code & PF_SS) why = 'X86_PF_SHSTK without VM_SHADOW_STACK';
   else if (error_code & PF_W) why = vma.vm_flags & VM_WRITE ? null : 'write to a VMA without VM_WRITE';
   else if (error_code & PF_P) why = 'read/fetch of a present page (NX or pkey)';

@@ -20,6 +20,7 @@ import { TASK_SIZE_MAX, type X86Kernel } from '../include/asm/processor.js';
 import { user_mode, type PtRegs } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit, printk } from '../kernel/ftrace.js';
 import { fixup_exception } from './extable.js';
+import { arch_vma_access_permitted, ospke } from './pkeys.js';
 
 const SRC = 'arch/x86/mm/fault.c';
 const X86_TRAP_PF = 14;
@@ -50,7 +51,8 @@ export function bad_area_nosemaphore(k: X86Kernel, regs: PtRegs, error_code: num
  */
 export function bad_area_access_error(k: X86Kernel, regs: PtRegs, error_code: number, address: bigint, vma: VmAreaStruct, held: 'mmap_lock' | 'vma_lock' = 'mmap_lock'): void {
   fentry(k, 'bad_area_access_error', SRC);
-  const pkeys = (error_code & PF_PK) !== 0; // bad_area_access_from_pkeys(); PKRU is not modelled
+  // bad_area_access_from_pkeys(): OSPKE, and the hardware said PK or PKRU denies the VMA's key
+  const pkeys = ospke(k) && ((error_code & PF_PK) !== 0 || !arch_vma_access_permitted(k, vma, error_code));
   decide(k, 'bad_area_access_error', pkeys ? 'SEGV_PKUERR' : 'SEGV_ACCERR');
   if (held === 'vma_lock') vma_end_read(k, vma);
   else mmap_read_unlock(k, k.current.mm!);

@@ -13,9 +13,10 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const EOVERFLOW = 75;
+export const ENOSPC = 28;
 
 /** Name of an errno value (for traces and test messages). */
 export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 9: 'EBADF', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT',
-  16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 75: 'EOVERFLOW',
+  16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 75: 'EOVERFLOW',
 };

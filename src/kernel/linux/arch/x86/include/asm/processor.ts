@@ -95,6 +95,8 @@ export interface DeliveredSignal {
   trapno: number;
   err: number;
   cr2: bigint;
+  /** si_pkey, for SEGV_PKUERR. */
+  pkey?: number;
 }
 
 export type TaskState = 'running' | 'dead';
@@ -104,7 +106,7 @@ export interface LinuxTask extends TaskStruct {
   /** Base of the vmalloc'd kernel stack (task->stack); pt_regs sit at its top. */
   stack: bigint;
   /** The user registers while the task is not running in the kernel (its saved context). */
-  user: { rip: bigint; rsp: bigint; rflags: bigint };
+  user: { rip: bigint; rsp: bigint; rflags: bigint; /** PKRU (XSAVE state: per task, inherited at fork). */ pkru?: number };
   sighand: Map<number, SigAction>;
   blocked: Set<number>;
   /** Pending forced signal (only faults raise signals in the model). */
