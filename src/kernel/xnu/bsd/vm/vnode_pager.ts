@@ -37,7 +37,13 @@ export function vnode_pager_data_request(k: Xnu, vp: Vnode, object: VmObject, of
   if (k.trace.enabled) decide(k, 'vnode_pagein', 'read-from-disk' satisfies PageinDecision, `${n} byte(s) from '${vp.v_name}'${n < 4096 ? `, ${4096 - n} zero byte(s) past EOF` : ''}`);
   k.m.mem.zeroFrame(m.phys_page);
   const base = m.phys_page * 4096;
-  for (let i = 0; i < n; i++) if (vp.data[offset + i]) k.m.mem.write8(base + i, vp.data[offset + i]!);
+  const d = vp.data;
+  for (let i = 0; i < n; i += 4) {
+    const at = offset + i;
+    const w = i + 4 <= n ? (d[at]! | (d[at + 1]! << 8) | (d[at + 2]! << 16) | (d[at + 3]! << 24)) >>> 0
+      : d.subarray(at, offset + n).reduceRight((acc, b) => ((acc << 8) | b) >>> 0, 0);
+    if (w !== 0) k.m.mem.write32(base + i, w);
+  }
   k.io.reads++;
   k.stats.pageins++; // the global vm_statistics pageins: counted at I/O completion (vm_pageout.c:6409)
   leave(k, 'vnode_pager_data_request', 'KERN_SUCCESS');
