@@ -11,6 +11,7 @@ import { CR4_LA57 } from '../src/hw/regs.js';
 import { BareLab, parseFlags } from '../src/kernel/bare/lab.js';
 import { LINUX_FIGURES } from './linux.js';
 import { XNU_FIGURES } from './xnu.js';
+import { FILES_FIGURES } from './files.js';
 
 function report(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value), unit }));
@@ -104,6 +105,7 @@ const FIGURES: Record<string, () => void> = {
   },
   ...LINUX_FIGURES,
   ...XNU_FIGURES,
+  ...FILES_FIGURES,
 };
 
 const which = process.argv[2];

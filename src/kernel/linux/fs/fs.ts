@@ -61,6 +61,11 @@ export interface FsGlobals {
   disk_reads: number;
   /** VM_READAHEAD_PAGES: 128 KiB = 32 pages (the default bdi->ra_pages; the host's disk may say more). */
   ra_pages: number;
+  /**
+   * fault_around_bytes (mm/memory.c, debugfs; rounded down to a power of two, at most a PTE
+   * table): 64 KiB. Kept here with the other page-cache knobs; 4096 turns fault-around off.
+   */
+  fault_around_bytes: number;
 }
 
 const FS_KEY = Symbol('linux fs');
@@ -71,7 +76,7 @@ export function fsglobals(k: Kernel): FsGlobals {
   const kk = k as WithFs;
   let g = kk[FS_KEY];
   if (!g) {
-    g = { inodes: new Map(), fdt: new Map(), last_ino: 11, disk_reads: 0, ra_pages: 32 };
+    g = { inodes: new Map(), fdt: new Map(), last_ino: 11, disk_reads: 0, ra_pages: 32, fault_around_bytes: 65536 };
     kk[FS_KEY] = g;
   }
   return g;

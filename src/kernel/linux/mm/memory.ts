@@ -23,7 +23,7 @@ import { PG_anon, PG_anon_exclusive, PG_dirty, PG_shmem } from './page_alloc.js'
 import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
 import { shmem_fault, shmem_find_page } from './shmem.js';
 import { do_swap_page } from './swap_fault.js';
-import { is_regular_file } from '../fs/fs.js';
+import { fsglobals, is_regular_file } from '../fs/fs.js';
 import { filemap_fault, page_mkwrite } from './filemap.js';
 import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
 
@@ -238,8 +238,8 @@ function do_numa_page(k: Kernel, vmf: VmFault): number {
 
 // --- shmem (a VMA with vm_ops) ---------------------------------------------------------------
 
-/** fault_around_bytes = 64 KiB: do_fault_around maps up to 16 already-cached pages. */
-const FAULT_AROUND_PAGES = 16;
+/** fault_around_bytes (debugfs; default 64 KiB = 16 pages), kept in the fs globals. Below 2 pages there is no fault-around. */
+const fault_around_pages = (k: Kernel): number => fsglobals(k).fault_around_bytes >> 12;
 
 /** do_fault: read → do_read_fault; private write → do_cow_fault; shared write → do_shared_fault. */
 function do_fault(k: Kernel, vmf: VmFault): number {
@@ -303,7 +303,7 @@ function do_cow_fault(k: Kernel, vmf: VmFault): number {
 /** do_read_fault: fault-around first (maps cached neighbours, maybe the target); else __do_fault + finish_fault. */
 function do_read_fault(k: Kernel, vmf: VmFault): number {
   enter(k, 'do_read_fault', SRC);
-  let ret = do_fault_around(k, vmf);
+  let ret = fault_around_pages(k) > 1 ? do_fault_around(k, vmf) : 0; // should_fault_around
   if (ret === 0) ret = __do_fault_finish(k, vmf, false);
   leave(k, 'do_read_fault', vmFaultName(ret));
   return ret;
@@ -356,10 +356,10 @@ function do_fault_around(k: Kernel, vmf: VmFault): number {
   enter(k, 'do_fault_around', SRC);
   const vma = vmf.vma;
   const file = vma.vm_file!;
-  const winMask = FAULT_AROUND_PAGES * 4096;
-  const start = Math.max(vmf.address - (vmf.address % winMask), vma.vm_start);
+  const nr = fault_around_pages(k);
+  const start = Math.max(vmf.address - (vmf.address % (nr * 4096)), vma.vm_start);
   const tableEnd = vmf.address - (vmf.address % 0x200000) + 0x200000;
-  const end = Math.min(tableEnd, vma.vm_end, start + FAULT_AROUND_PAGES * 4096);
+  const end = Math.min(tableEnd, vma.vm_end, start + nr * 4096);
   let ret = 0;
   const base = pte_alloc(k, vmf.pmdPa, vmf.address);
   if (base < 0) {
