@@ -144,6 +144,8 @@ export class Xnu {
   pages!: VmPageQueues;
   /** pv_head_table: the mappings of each physical page. */
   readonly pvHead = new Map<number, PvEntry[]>();
+  /** pmap_phys_attributes: referenced/modified bits of mappings already removed, by frame. */
+  readonly pmapPhysAttributes = new Map<number, number>();
   readonly tasks: Task[] = [];
   nextPid = 100;
   nextObjectId = 1;

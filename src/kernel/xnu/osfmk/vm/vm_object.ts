@@ -9,6 +9,7 @@ import { decide, enter, leave, type Xnu } from '../../xnu.js';
 import { pmap_disconnect, pmap_page_protect_readonly, pmap_protect_options, type Pmap } from '../x86_64/pmap.js';
 import type { MemoryObject } from './memory_object.js';
 import { vm_compressor_pager_destroy } from './vm_compressor_pager.js';
+import { vm_compressor_free, vm_compressor_get, type CSlot } from './vm_compressor.js';
 import { vm_page_copy, vm_page_free, vm_page_grab, vm_page_insert, vm_page_activate, vm_page_wakeup_done, type VmPage } from './vm_page.js';
 
 const FILE = 'osfmk/vm/vm_object.c';
@@ -160,7 +161,8 @@ export function vm_object_copy_slowly(k: Xnu, src: VmObject, offset: number, siz
     if (!found) continue;
     const m = vm_page_grab(k);
     if (!m) throw new Error('model limit: out of pages in vm_object_copy_slowly (raise machine.ram)');
-    vm_page_copy(k, found, m);
+    if ('seg' in found) vm_compressor_get(k, found, m.phys_page, true); // a compressed page: decompressed, the original kept (C_KEEP)
+    else vm_page_copy(k, found, m);
     vm_page_insert(k, m, n, off);
     m.dirty = true;
     vm_page_activate(k, m);
@@ -194,12 +196,15 @@ export function vm_object_copy_delay(k: Xnu, src: VmObject, offset: number, size
   return copy;
 }
 
-function lookupChain(o: VmObject, offset: number): VmPage | null {
+/** The page (resident or compressed) visible at `offset` through the chain from `o`. */
+function lookupChain(o: VmObject, offset: number): VmPage | CSlot | null {
   let cur: VmObject | null = o;
   let off = offset;
   while (cur) {
     const m = cur.memq.get(off);
     if (m) return m;
+    const slot = cur.pager?.kind === 'compressor' ? cur.pager.slots.get(off) : undefined;
+    if (slot) return slot;
     off += cur.vo_shadow_offset;
     cur = cur.shadow;
   }
@@ -231,12 +236,14 @@ export function vm_object_pmap_protect(k: Xnu, o: VmObject, offset: number, size
   leave(k, 'vm_object_pmap_protect');
 }
 
-type CollapseDecision = 'no-backing-object' | 'backing-shared' | 'backing-has-copy' | 'collapsed';
+type CollapseDecision = 'no-backing-object' | 'backing-shared' | 'backing-has-copy' | 'backing-external' | 'both-have-pagers' | 'collapsed';
 
 /**
  * vm_object_collapse (vm_object.c), the do_collapse case only: when the backing object has no
- * other reference, move its pages up (those the top object lacks) and take over its shadow.
- * Simplified: no bypass case, no pager transfer.
+ * other reference, move its pages up (those the top object lacks) and take over its shadow; a
+ * backing compressor pager moves up too (its slots re-keyed by the shadow offset), but not when
+ * the top object has a pager of its own (XNU then can only bypass). An external (file) object is
+ * never collapsed into its shadow. Simplified: no bypass case.
  */
 export function vm_object_collapse(k: Xnu, top: VmObject): void {
   const backing = top.shadow;
@@ -244,6 +251,8 @@ export function vm_object_collapse(k: Xnu, top: VmObject): void {
   if (backing === null) why = 'no-backing-object';
   else if (backing.ref_count !== 1) why = 'backing-shared';
   else if (backing.vo_copy !== null) why = 'backing-has-copy';
+  else if (!backing.internal) why = 'backing-external';
+  else if (backing.pager !== null && top.pager !== null) why = 'both-have-pagers';
   else why = 'collapsed';
   if (why !== 'collapsed' || backing === null) {
     decide(k, 'vm_object_collapse', why);
@@ -256,10 +265,23 @@ export function vm_object_collapse(k: Xnu, top: VmObject): void {
     backing.memq.delete(m.vmp_offset);
     backing.resident_page_count--;
     m.tabled = false;
-    if (newOff < 0 || newOff >= top.vo_size || top.memq.has(newOff)) {
+    const hidden = top.memq.has(newOff) || (top.pager?.kind === 'compressor' && top.pager.slots.has(newOff));
+    if (newOff < 0 || newOff >= top.vo_size || hidden) {
       if (m.pmapped) pmap_disconnect(k, m.phys_page);
       vm_page_free(k, m);
     } else vm_page_insert(k, m, top, newOff);
+  }
+  if (backing.pager?.kind === 'compressor') {
+    const slots = new Map<number, CSlot>();
+    for (const [off, slot] of backing.pager.slots) {
+      const newOff = off - delta;
+      if (newOff < 0 || newOff >= top.vo_size || top.memq.has(newOff)) vm_compressor_free(k, slot); // hidden by the top object
+      else slots.set(newOff, slot);
+    }
+    top.pager = { kind: 'compressor', slots };
+    top.pager_created = true;
+    backing.pager = null;
+    backing.pager_created = false;
   }
   top.shadow = backing.shadow;
   top.vo_shadow_offset += backing.vo_shadow_offset;

@@ -140,6 +140,7 @@ export function vm_page_free(k: Xnu, m: VmPage): void {
   m.busy = false;
   m.pmapped = m.wpmapped = m.xpmapped = m.dirty = m.absent = m.error = m.reusable = false;
   m.wire_count = 0;
+  k.pmapPhysAttributes.delete(m.phys_page); // a free page starts clean (pmap_clear_refmod at free)
   m.vmp_q_state = VM_PAGE_ON_FREE_Q;
   q.free.push(m);
   q.vm_page_free_count++;

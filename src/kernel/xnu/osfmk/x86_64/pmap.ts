@@ -156,6 +156,7 @@ export function pmap_enter_options(k: Xnu, pm: Pmap, va: number, pfn: number, pr
     } else {
       if (oldLo & P) {
         why = 'replace-old-mapping';
+        savePhysAttributes(k, oldPfn, oldLo);
         pvRemove(k, oldPfn, pm, va);
         pm.resident_count--;
         writePte(k, at, 0, 0, va);
@@ -178,6 +179,12 @@ function pvEnter(k: Xnu, pfn: number, pm: Pmap, va: number): void {
   else k.pvHead.set(pfn, [{ pmap: pm, va }]);
 }
 
+/** pmap_phys_attributes (x86_64 pmap): a removed PTE's A/D bits are kept per frame, so pmap_get_refmod still sees them. */
+function savePhysAttributes(k: Xnu, pfn: number, lo: number): void {
+  const bits = (lo & A ? VM_MEM_REFERENCED : 0) | (lo & D ? VM_MEM_MODIFIED : 0);
+  if (bits) k.pmapPhysAttributes.set(pfn, (k.pmapPhysAttributes.get(pfn) ?? 0) | bits);
+}
+
 function pvRemove(k: Xnu, pfn: number, pm: Pmap, va: number): void {
   const list = k.pvHead.get(pfn);
   if (!list) return;
@@ -198,7 +205,9 @@ export function pmap_find_phys(k: Xnu, pm: Pmap, va: number): number {
 export function pmap_remove(k: Xnu, pm: Pmap, s: number, e: number): void {
   enter(k, 'pmap_remove', FILE64, k.trace.enabled ? { s: hex(s), e: hex(e) } : undefined);
   forEachPte(k, pm, s, e, (at, va, lo) => {
-    pvRemove(k, (lo >>> 12) + (k.m.mem.read32(at + 4) & 0xfffff) * 1048576, pm, va);
+    const pfn = (lo >>> 12) + (k.m.mem.read32(at + 4) & 0xfffff) * 1048576;
+    savePhysAttributes(k, pfn, lo);
+    pvRemove(k, pfn, pm, va);
     if (k.m.mem.read32(at + 4) & HI_WIRED) pm.wired_count--;
     pm.resident_count--;
     writePte(k, at, 0, 0, va);
@@ -247,6 +256,7 @@ export function pmap_disconnect(k: Xnu, pfn: number): void {
   const list = k.pvHead.get(pfn);
   for (const pv of list ? [...list] : []) {
     const at = pmap_pte(k, pv.pmap, pv.va, false);
+    savePhysAttributes(k, pfn, k.m.mem.read32(at));
     if (k.m.mem.read32(at + 4) & HI_WIRED) pv.pmap.wired_count--;
     pv.pmap.resident_count--;
     writePte(k, at, 0, 0, pv.va);
@@ -296,6 +306,8 @@ export function pmap_page_protect_readonly(k: Xnu, pfn: number): void {
 
 /** pmap_clear_refmod (pmap_x86_common.c): clear A (and D with `mod`) in every mapping of `pfn`, flushing each. */
 export function pmap_clear_refmod(k: Xnu, pfn: number, mod: boolean): void {
+  const saved = k.pmapPhysAttributes.get(pfn);
+  if (saved !== undefined) k.pmapPhysAttributes.set(pfn, saved & ~(VM_MEM_REFERENCED | (mod ? VM_MEM_MODIFIED : 0)));
   for (const pv of k.pvHead.get(pfn) ?? []) {
     const at = pmap_pte(k, pv.pmap, pv.va, false);
     const lo = k.m.mem.read32(at);
@@ -310,9 +322,9 @@ export function pmap_clear_refmod(k: Xnu, pfn: number, mod: boolean): void {
 export const VM_MEM_MODIFIED = 0x1;
 export const VM_MEM_REFERENCED = 0x2;
 
-/** pmap_get_refmod (pmap_x86_common.c): the A and D bits of every mapping of `pfn`, ORed. */
+/** pmap_get_refmod (pmap_x86_common.c): the A and D bits of every mapping of `pfn`, ORed with those saved when mappings went away. */
 export function pmap_get_refmod(k: Xnu, pfn: number): number {
-  let r = 0;
+  let r = k.pmapPhysAttributes.get(pfn) ?? 0;
   for (const pv of k.pvHead.get(pfn) ?? []) {
     const lo = k.m.mem.read32(pmap_pte(k, pv.pmap, pv.va, false));
     if (lo & A) r |= VM_MEM_REFERENCED;
