@@ -43,7 +43,7 @@ const MAP_BITS: Record<(typeof MMAP_FLAGS)[number], number> = {
 };
 const ADVICE_NR: Record<(typeof ADVICE)[number], number> = {
   normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, free: 8, dontfork: 10, dofork: 11,
-  wipeonfork: 18, keeponfork: 19, cold: 20, pageout: 21,
+  wipeonfork: 18, keeponfork: 19, cold: 20, pageout: 21, hugepage: 14, nohugepage: 15,
 };
 const OPEN_ACC: Record<(typeof OPEN_MODES)[number], number> = { r: O_RDONLY, w: O_WRONLY, rw: O_RDWR };
 /** A user instruction may fault this many times in one step before the model calls it stuck. */
@@ -216,7 +216,7 @@ export class LinuxSession {
           }
         }
         if (data.length > 64 << 20) throw new StepError('a file is at most 64 MiB in the model');
-        create_file(this.k, a.as, data);
+        create_file(this.k, a.as, data, a.fs === 'tmpfs');
         return { ...ok, ret: hex(BigInt(data.length)) };
       }
       case 'drop_caches': {
@@ -361,7 +361,9 @@ export function pageRecord(m: Machine, va: bigint, zeroPfn: number): PageRecord 
     return { present: false, writable: false, user: false, nx: false, pfn: '0x0', zero_page: false, accessed: false, dirty: false };
   }
   // pte_pfn(): a PROT_NONE entry keeps its frame number inverted (the L1TF mitigation).
-  const pfn = LEVEL_NAMES[w.level] === 'pt' ? pte_pfn(lo, hi) : Math.floor((lo >>> 12) + (hi & 0xfffff) * 2 ** 20);
+  // A 2 MiB or 1 GiB leaf: the 4 KiB frame of va inside it (pagemap reports the subpage).
+  const sub = Number((va >> 12n) & (LEVEL_NAMES[w.level] === 'pd' ? 511n : 0x3ffffn));
+  const pfn = LEVEL_NAMES[w.level] === 'pt' ? pte_pfn(lo, hi) : Math.floor((lo >>> 12) + (hi & 0xfffff) * 2 ** 20) - ((lo >>> 12) & 1) + sub;
   return {
     present: true, writable: (lo & RW) !== 0, user: (lo & US) !== 0, nx: (hi & HI_XD) !== 0, pfn: hex(pfn),
     zero_page: pfn === zeroPfn, accessed: (lo & A) !== 0, dirty: (lo & D) !== 0,

@@ -39,13 +39,14 @@ const MMAP_FLAG: Record<string, string | null> = {
 };
 
 /** The probe line for one scenario step (without the process switch). */
-export function probeLine(s: Step, where: string): string {
+export function probeLine(s: Step, where: string, thp = false): string {
   const a = (e: Expr) => probeAddr(e, where);
   switch (s.op) {
     case 'mmap': {
       const m = s.args;
       if (m.file === undefined && (m.offset !== undefined || m.open !== undefined)) throw new UntranslatableError(`${where}: offset and open are for file mappings`);
       const flags = m.flags.map((f) => MMAP_FLAG[f]).filter((f): f is string => f !== null);
+      if (thp) flags.push('thp'); // machine.thp: the probe leaves THP to sysfs (the host: madvise)
       if (m.file !== undefined) flags.push(`file:${m.file}`, ...(m.offset ? [`off:${hex(m.offset)}`] : []), ...(m.open ? [`open:${m.open}`] : []));
       const name = m.as ?? `_m${s.index}`;
       return [`mmap ${name} ${hex(m.length)} ${m.prot} ${flags.join('|') || 'private'}`, ...(m.addr ? [a(m.addr)] : [])].join(' ');
@@ -65,7 +66,7 @@ export function probeLine(s: Step, where: string): string {
       if (s.args.size === undefined) throw new UntranslatableError(`${where}: file needs a size`);
       const pat = c === undefined ? '-' : Buffer.from(c.pattern, 'utf8').toString('hex');
       if (pat.length > 128) throw new UntranslatableError(`${where}: the probe takes patterns of at most 64 bytes`);
-      return `file ${s.args.as} ${hex(s.args.size)} ${pat}`;
+      return `file ${s.args.as} ${hex(s.args.size)} ${pat}${s.args.fs === 'tmpfs' ? ' tmpfs' : ''}`;
     }
     case 'drop_caches': return 'drop_caches';
     case 'pread': return `pread ${s.args.file} ${hex(s.args.offset)} ${s.args.size}`;
@@ -88,7 +89,7 @@ export function toProbe(s: Scenario): ProbeProgram {
       cur = step.proc;
     }
     lineOf.push(lines.length);
-    lines.push(probeLine(step, where));
+    lines.push(probeLine(step, where, s.machine.thp === 'madvise'));
   }
   return { lines, lineOf };
 }

@@ -11,7 +11,7 @@ const args = <S extends z.core.$ZodLooseShape>(shape: S) => z.preprocess((v) => 
 export const PROTS = ['none', 'r', 'w', 'x', 'rw', 'rx', 'wx', 'rwx'] as const;
 export const MMAP_FLAGS = ['private', 'shared', 'anonymous', 'fixed', 'fixed_noreplace', 'populate', 'growsdown', 'noreserve', 'locked', 'stack'] as const;
 export const OPEN_MODES = ['r', 'w', 'rw'] as const;
-export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout'] as const;
+export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout', 'hugepage', 'nohugepage'] as const;
 export const ACCESS_SIZES = [1, 2, 4, 8] as const;
 export const PKEY_RIGHTS = ['disable_access', 'disable_write'] as const;
 export const LEVELS = ['pml5', 'pml4', 'pdpt', 'pd', 'pt'] as const;
@@ -52,8 +52,8 @@ const fileContent = leaf('a string pattern or {host: PATH}', (v): FileContent | 
 // Files and the page cache (issue 5). Kernels: linux-5.19 and linux-6.18 run file, drop_caches
 // and pread; the XNU model adds file and drop_caches (see src/kernel/xnu/README.md).
 const FILE_OPS = {
-  /** Create (or replace) a regular file named `as` of `size` bytes; without content it reads zeros. */
-  file: args({ as: name(), size: size(0n).optional(), content: fileContent.optional() }).superRefine((f, ctx) => {
+  /** Create (or replace) a regular file named `as` of `size` bytes; without content it reads zeros. fs: disk (default) or tmpfs. */
+  file: args({ as: name(), size: size(0n).optional(), content: fileContent.optional(), fs: oneOf(['disk', 'tmpfs']).optional() }).superRefine((f, ctx) => {
     if (f.size === undefined && (f.content === undefined || 'pattern' in f.content)) ctx.addIssue({ code: 'custom', message: 'file needs a size (only a {host: PATH} content gives one)', path: ['size'] });
   }),
   /** `echo 1 > /proc/sys/vm/drop_caches`: drop the clean, unmapped page-cache pages. */

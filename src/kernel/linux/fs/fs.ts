@@ -1,16 +1,17 @@
 // A simulated file system for the Linux model (issue 5): inodes whose data lives on a disk outside
-// RAM, each with its page cache (struct address_space, the i_pages xarray reduced to a Map from
+// RAM (or, for tmpfs files, only in their page cache), each with its page cache (struct address_space, the i_pages xarray reduced to a Map from
 // page index to PFN), struct file with its open mode and readahead state, a per-task descriptor
 // table, and drop_caches (fs/drop_caches.c). The file system behaves like ext4 on a block device:
 // its files have a page_mkwrite (so shared writable mappings are write-notified) and reading a
 // page that is not cached is disk I/O. Simplified: one directory of names, no permissions beyond
 // the open mode, no writeback (dirty pages stay in the cache; the disk copy is what the file held
-// when created), no truncate, no tmpfs files (MAP_SHARED|MAP_ANONYMOUS is mm/shmem.ts).
+// when created), no truncate. A tmpfs file is a shmem inode: mapped with shmem's vm_ops (no
+// page_mkwrite, so no writenotify; shmem_fault, never a major fault), and drop_caches leaves it.
 
 import type { ShmemFile } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
 import { decision, enter, leave } from '../mm/mmtrace.js';
-import { PG_dirty, PG_lru, PG_uptodate } from '../mm/page_alloc.js';
+import { PG_dirty, PG_lru, PG_shmem, PG_swapbacked, PG_uptodate } from '../mm/page_alloc.js';
 
 /** struct address_space, reduced: the cached pages of one inode. */
 export interface AddressSpace {
@@ -27,6 +28,8 @@ export interface Inode {
   /** The blocks on the disk: the file's data as written at creation (no writeback modelled). */
   readonly disk: Uint8Array;
   readonly i_mapping: AddressSpace;
+  /** A tmpfs (shmem) file: its pages are swap-backed, not clean page cache over a disk. */
+  readonly tmpfs: boolean;
 }
 
 /** struct file_ra_state (include/linux/fs.h): the per-open-file readahead window. */
@@ -87,22 +90,24 @@ export function fsglobals(k: Kernel): FsGlobals {
  * the data goes to the disk and, as write(2) leaves it, into the page cache, clean and uptodate.
  * When RAM runs out the rest of the file stays uncached.
  */
-export function create_file(k: Kernel, name: string, data: Uint8Array): Inode {
-  enter(k, 'ext4_create', 'fs/ext4/namei.c');
+export function create_file(k: Kernel, name: string, data: Uint8Array, tmpfs = false): Inode {
+  const fn = tmpfs ? 'shmem_create' : 'ext4_create';
+  enter(k, fn, tmpfs ? 'mm/shmem.c' : 'fs/ext4/namei.c');
   const g = fsglobals(k);
   const old = g.inodes.get(name);
   if (old) evict_inode(k, old);
-  const inode: Inode = { i_ino: ++g.last_ino, name, i_size: data.length, disk: data, i_mapping: { i_pages: new Map() } };
+  const inode: Inode = { i_ino: ++g.last_ino, name, i_size: data.length, disk: data, i_mapping: { i_pages: new Map() }, tmpfs };
   g.inodes.set(name, inode);
   const pages = Math.ceil(data.length / 4096);
   for (let i = 0; i < pages; i++) {
-    const pfn = k.memmap.alloc_page(k, 'generic_perform_write');
+    const pfn = k.memmap.alloc_page(k, tmpfs ? 'shmem_alloc_folio' : 'generic_perform_write');
     if (pfn < 0) break;
     fill_page(k, inode, i, pfn);
     add_to_page_cache(k, inode, i, pfn);
+    if (tmpfs) k.memmap.flags[pfn]! |= PG_shmem | PG_swapbacked | PG_dirty;
   }
-  if (k.machine.trace.enabled) decision(k, 'ext4_create', 'written-and-cached', `${name}: ${data.length} bytes, ${inode.i_mapping.i_pages.size} pages cached`);
-  leave(k, 'ext4_create', `ino ${inode.i_ino}`);
+  if (k.machine.trace.enabled) decision(k, fn, 'written-and-cached', `${name}: ${data.length} bytes, ${inode.i_mapping.i_pages.size} pages cached`);
+  leave(k, fn, `ino ${inode.i_ino}`);
   return inode;
 }
 
@@ -170,9 +175,14 @@ export function close_fd(k: Kernel, fd: number): void {
   fsglobals(k).fdt.get(k.current.pid)?.delete(fd);
 }
 
-/** Is this vm_file a regular file (struct file of this fs), not a shmem one? */
-export function is_regular_file(f: ShmemFile | null): f is LinuxFile {
+/** Is this vm_file an open file of this fs (disk or tmpfs), not the shmem of MAP_SHARED|MAP_ANONYMOUS? */
+export function is_fs_file(f: ShmemFile | null): f is LinuxFile {
   return f !== null && 'f_inode' in f;
+}
+
+/** Is this vm_file a disk file (page cache over a disk, ext4's vm_ops with page_mkwrite)? */
+export function is_regular_file(f: ShmemFile | null): f is LinuxFile {
+  return is_fs_file(f) && !f.f_inode.tmpfs;
 }
 
 // --- drop_caches ------------------------------------------------------------------------------
@@ -187,6 +197,7 @@ export function drop_pagecache(k: Kernel): number {
   let dropped = 0;
   let kept = 0;
   for (const inode of fsglobals(k).inodes.values()) {
+    if (inode.tmpfs) continue; // shmem pages are swap-backed: invalidate_mapping_pages cannot drop them
     const m = inode.i_mapping;
     for (const [index, pfn] of [...m.i_pages]) {
       if (k.memmap.flags[pfn]! & PG_dirty || k.memmap.mapcount[pfn]! > 0 || k.memmap.refcount[pfn]! > 1) {

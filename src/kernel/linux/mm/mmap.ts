@@ -194,9 +194,9 @@ export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, 
   if (file || !(vm_flags & VM_SHARED)) vma = vma_merge(k, mm, prev, addr, end, { flags: vm_flags, pkey: 0, anon_vma: null, file, pgoff });
   if (!vma) {
     vma = vm_area_alloc(mm, addr, end, vm_flags, pgoff);
-    if (file) { // vma->vm_file = get_file(file); call_mmap → ext4_file_mmap: vm_ops = ext4_file_vm_ops
+    if (file) { // vma->vm_file = get_file(file); call_mmap → ext4_file_mmap (ext4_file_vm_ops) or shmem_mmap (shmem_vm_ops)
       vma.vm_file = file;
-      vma.vm_ops = 'filemap';
+      vma.vm_ops = file.f_inode.tmpfs ? 'shmem' : 'filemap';
       file.mappers++;
     } else if (vm_flags & VM_SHARED) shmem_zero_setup(k, vma);
     vma_link(mm, vma);

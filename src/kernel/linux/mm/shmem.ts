@@ -61,7 +61,7 @@ export function shmem_vma_close(k: Kernel, vma: VmAreaStruct): void {
   const file = vma.vm_file;
   if (!file) return;
   vma.vm_file = null;
-  if (--file.mappers > 0 || vma.vm_ops === 'filemap') return; // a disk file's page cache outlives its mappings
+  if (--file.mappers > 0 || vma.vm_ops === 'filemap' || 'f_inode' in file) return; // a named file's page cache outlives its mappings
   for (const pfn of file.pages.values()) k.memmap.put_page(k, pfn, 'shmem_evict_inode');
   file.pages.clear();
 }
