@@ -20,6 +20,8 @@ export interface Session {
 /** Scenario settings a session needs besides the machine (the scenario's `signals`). */
 export interface SessionOptions {
   signals?: 'handle' | 'default';
+  /** Reads a host file for a `file:` step's `content: {host: PATH}` (the command line's; absent in a browser). */
+  readHostFile?: (path: string) => Uint8Array;
 }
 
 export interface KernelInfo {
@@ -67,7 +69,7 @@ export const KERNELS: readonly KernelInfo[] = [
       const machine = machineFor(cfg);
       const s = new LinuxSession(machine, v, {
         seed, ram: cfg.ram, signals: opts?.signals ?? 'handle', swap: cfg.swap, thp: cfg.thp, rlimitStack: cfg.rlimit?.stack, stackGuardGap: cfg.stack_guard_gap,
-        pku: cfg.pku,
+        pku: cfg.pku, readHostFile: opts?.readHostFile,
       }); // boots untraced
       machine.trace = sink;
       return { machine, run: (step, base) => s.run(step, base) };

@@ -205,7 +205,12 @@ export class LinuxSession {
         let data: Uint8Array;
         if (a.content !== undefined && 'host' in a.content) {
           if (!this.opts.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
-          const host = this.opts.readHostFile(a.content.host);
+          let host: Uint8Array;
+          try {
+            host = this.opts.readHostFile(a.content.host);
+          } catch (e) {
+            throw new StepError(`cannot read host file ${a.content.host}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+          }
           data = new Uint8Array(a.size === undefined ? host.length : Number(a.size));
           data.set(host.subarray(0, data.length));
         } else {

@@ -34,6 +34,8 @@ export interface RunOptions {
   trace?: boolean;
   /** Extra sink for the events (e.g. a JSONL stream). */
   sink?: TraceSink;
+  /** Reads a host file for `file: {content: {host: PATH}}` (see SessionOptions). */
+  readHostFile?: (path: string) => Uint8Array;
 }
 
 /** The kernels a scenario runs on: the CLI's choice, else the scenario's, else `bare`. */
@@ -71,7 +73,7 @@ function runOn(s: Scenario, k: KernelInfo, opts: RunOptions): KernelRun {
   const mem = opts.trace === false ? null : new MemorySink();
   const sinks = [mem ?? nullSink, opts.sink ?? nullSink];
   const sink = new TeeSink(sinks);
-  const session = k.create(s.machine, sink, s.seed, { signals: s.signals });
+  const session = k.create(s.machine, sink, s.seed, { signals: s.signals, readHostFile: opts.readHostFile });
   const results: StepResult[] = [];
   const failed: StepMismatch[] = [];
   let stopped: string | null = null;

@@ -2,7 +2,8 @@
 // trace and each step's result. Exit 0 when every `expect` held, 1 when one did not, 2 for bad
 // input (a scenario error names file, line, column and field).
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { vectorMnemonic } from '../../hw/exceptions.js';
 import { explainPfError } from '../../hw/pferr.js';
@@ -49,7 +50,7 @@ export function register(program: Command, io: Io): void {
       const kernels = opts.kernel?.flatMap((k) => k.split(',')).filter((k) => k !== '');
       const runs = scenarios.flatMap((s) => {
         try {
-          return runScenario(s, { kernels, trace: opts.trace || opts.format !== 'text' });
+          return runScenario(s, { kernels, trace: opts.trace || opts.format !== 'text', readHostFile: hostFileReader(s.file) });
         } catch (e) {
           if (e instanceof ScenarioError) throw new UsageError(e.format());
           throw e;
@@ -129,3 +130,14 @@ export function detail(x: StepResult): string {
   return parts.join(' ');
 }
 
+
+/** `file: {content: {host: PATH}}`: PATH relative to the scenario file's directory, at most 64 MiB. */
+function hostFileReader(scenarioFile: string): (path: string) => Uint8Array {
+  return (path) => {
+    const full = resolve(dirname(scenarioFile), path);
+    const st = statSync(full);
+    if (!st.isFile()) throw new Error(`${path} is not a regular file`);
+    if (st.size > 64 << 20) throw new Error(`${path} is larger than 64 MiB`);
+    return new Uint8Array(readFileSync(full));
+  };
+}

@@ -305,3 +305,18 @@ for (const v of VERSIONS) {
 test('MADV_RANDOM constant and O_ modes are the uapi values', () => {
   assert.deepEqual([MADV_RANDOM, O_RDONLY, O_WRONLY, O_RDWR], [1, 0, 1, 2]);
 });
+
+test('file {content: {host: PATH}} reads through the runner\'s reader (size defaults to the host file\'s); without one it is a step error', () => {
+  const s = scenario(`  - file: {as: h, content: {host: data.bin}}
+  - mmap: {as: m, length: 4k, prot: r, flags: [private], file: h}
+  - read: {addr: m+1}
+  - read: {addr: m+3}
+  - file: {as: t, size: 2, content: {host: data.bin}}
+  - pread: {file: t, offset: 0, size: 4}`);
+  const reader = (p: string) => (p === 'data.bin' ? new Uint8Array([7, 8, 9]) : new Uint8Array());
+  const [r] = runScenario(s, { kernels: ['linux-6.18'], trace: false, readHostFile: reader });
+  assert.deepEqual(r!.results.map((x) => [x.outcome, x.ret ?? x.value]), [['ok', '0x3'], ['ok', '0x7ffff7ffe000'], ['ok', '0x8'], ['ok', '0x0'], ['ok', '0x2'], ['ok', '0x2']]);
+  assert.equal(r!.results[5]!.value, '0x807');
+  const [none] = runScenario(s, { kernels: ['linux-6.18'], trace: false });
+  assert.match(none!.results[0]!.message!, /files\.yaml:3:\d+: content \{host: PATH\} needs the command line/);
+});
