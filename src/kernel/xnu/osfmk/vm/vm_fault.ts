@@ -418,7 +418,14 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
       out.topPage = firstM;
     }
   }
-  if (object === first && first.vo_copy !== null) copyObjectPush(k, first, firstOffset, m, faultType, out, note);
+  if (object === first && first.vo_copy !== null && !copyObjectPush(k, first, firstOffset, m, faultType, out, note)) {
+    if (m.busy) { // keep the page (just paged in or decompressed) cached; the retry finds it
+      vm_page_wakeup_done(m);
+      vm_page_activate(k, m);
+    }
+    note('no-page-shortage');
+    return finish(VM_FAULT_MEMORY_SHORTAGE);
+  }
   out.m = m;
   return finish(out.result);
 }
@@ -466,20 +473,20 @@ function vm_fault_page_pager(k: Xnu, object: VmObject, offset: number, placehold
 }
 
 /** P6 (l.2300): before the first write to a page of an object with a copy object, give the copy the old data. */
-function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faultType: number, out: FaultPageResult, note: (w: FaultPageDecision, d?: string) => void): void {
+function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faultType: number, out: FaultPageResult, note: (w: FaultPageDecision, d?: string) => void): boolean {
   if (!(faultType & VM_PROT_WRITE)) {
     note('read-with-copy-object-readonly');
     out.prot &= ~VM_PROT_WRITE;
-    return;
+    return true;
   }
   const copy = first.vo_copy!;
   const copyOffset = offset - copy.vo_shadow_offset;
   if (vm_page_lookup(copy, copyOffset) !== null || vm_compressor_pager_state_get(copy, copyOffset) === 'VM_EXTERNAL_STATE_EXISTS') {
     note('copy-object-has-page');
-    return;
+    return true;
   }
   const copyM = vm_page_grab(k);
-  if (copyM === null) throw new Error('model limit: no page for the copy-object push (raise machine.ram)');
+  if (copyM === null) return false; // VM_FAULT_MEMORY_SHORTAGE: wait for pages and retry
   note('copy-object-push', `object#${first.id} page -> copy object#${copy.id}`);
   vm_page_copy(k, m, copyM);
   vm_page_insert(k, copyM, copy, copyOffset);
@@ -487,6 +494,7 @@ function copyObjectPush(k: Xnu, first: VmObject, offset: number, m: VmPage, faul
   copyM.dirty = true;
   vm_page_activate(k, copyM);
   vm_page_wakeup_done(copyM);
+  return true;
 }
 
 /** vm_fault_zero_page (l.915): the placeholder becomes a zeroed page; zero_fill_count++ (l.951). */

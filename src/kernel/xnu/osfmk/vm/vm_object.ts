@@ -236,7 +236,8 @@ export function vm_object_pmap_protect(k: Xnu, o: VmObject, offset: number, size
   leave(k, 'vm_object_pmap_protect');
 }
 
-type CollapseDecision = 'no-backing-object' | 'backing-shared' | 'backing-has-copy' | 'backing-external' | 'both-have-pagers' | 'collapsed';
+type CollapseDecision = 'no-backing-object' | 'backing-shared' | 'backing-has-copy' | 'backing-external' | 'both-have-pagers' | 'backing-is-a-copy-object'
+  | 'collapsed';
 
 /**
  * vm_object_collapse (vm_object.c), the do_collapse case only: when the backing object has no
@@ -252,6 +253,9 @@ export function vm_object_collapse(k: Xnu, top: VmObject): void {
   else if (backing.ref_count !== 1) why = 'backing-shared';
   else if (backing.vo_copy !== null) why = 'backing-has-copy';
   else if (!backing.internal) why = 'backing-external';
+  // The copy object of a COPY_DELAY object (a private file mapping's) must stay where its
+  // source's vo_copy points, to receive pushes (FIXME: not checked against vm_object_do_collapse).
+  else if (backing.shadow?.vo_copy === backing) why = 'backing-is-a-copy-object';
   else if (backing.pager !== null && top.pager !== null) why = 'both-have-pagers';
   else why = 'collapsed';
   if (why !== 'collapsed' || backing === null) {
