@@ -5,7 +5,7 @@
 // follow_page_mask is a PTE lookup (present, and writable when FOLL_WRITE).
 
 import { _PAGE_PRESENT, _PAGE_RW } from '../arch/x86/include/asm/pgtable_types.js';
-import { pte_offset } from '../arch/x86/mm/pgtable.js';
+import { PTE_OFFSET_HUGE, pte_offset, walk_existing } from '../arch/x86/mm/pgtable.js';
 import {
   FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_KILLABLE, FAULT_FLAG_WRITE, VM_IO, VM_LOCKONFAULT, VM_MAYREAD,
   VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, type VmAreaStruct,
@@ -33,9 +33,16 @@ function check_vma_flags(vma: VmAreaStruct, write: boolean, force: boolean): boo
 /** follow_page_mask, reduced: is the page mapped well enough for this access already? */
 function follow_page(k: Kernel, vma: VmAreaStruct, addr: number, write: boolean): boolean {
   const pa = pte_offset(k, vma.vm_mm, addr);
+  if (pa === PTE_OFFSET_HUGE) return follow_huge_pmd(k, vma, addr, write);
   if (pa < 0) return false;
   const lo = k.machine.mem.read32(pa);
   return (lo & _PAGE_PRESENT) !== 0 && (!write || (lo & _PAGE_RW) !== 0);
+}
+
+/** follow_huge_pmd: a THP's PMD leaf is present; writable if the access needs it. */
+function follow_huge_pmd(k: Kernel, vma: VmAreaStruct, addr: number, write: boolean): boolean {
+  const lo = k.machine.mem.read32(walk_existing(k, vma.vm_mm, addr, 2));
+  return !write || (lo & _PAGE_RW) !== 0;
 }
 
 /** populate_vma_page_range: fault in [start, end) of one VMA. Pages done, or -errno. */

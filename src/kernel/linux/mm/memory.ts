@@ -12,7 +12,7 @@ import {
 } from '../arch/x86/mm/pgtable.js';
 import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
 import {
-  FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_MAJOR,
+  VM_FAULT_FALLBACK, FAULT_FLAG_ORIG_PTE_VALID, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_LOCKED, VM_FAULT_MAJOR,
   VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, VM_FAULT_WRITE, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED,
   VM_WRITE, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
@@ -23,6 +23,7 @@ import { PG_anon, PG_anon_exclusive, PG_dirty, PG_shmem } from './page_alloc.js'
 import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move_anon_rmap, page_remove_rmap } from './rmap.js';
 import { shmem_fault, shmem_find_page } from './shmem.js';
 import { do_swap_page } from './swap_fault.js';
+import { thp_pmd_fault } from './huge_memory.js';
 import { fsglobals, is_regular_file } from '../fs/fs.js';
 import { filemap_fault, page_mkwrite } from './filemap.js';
 import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
@@ -97,7 +98,9 @@ function __handle_mm_fault(k: Kernel, vma: VmAreaStruct, address: number, flags:
   const pmdPa = walk_alloc(k, vma.vm_mm, address, 2);
   let ret: number;
   if (pmdPa < 0) ret = VM_FAULT_OOM;
-  else {
+  else if ((ret = thp_pmd_fault(k, vma, address, flags, pmdPa)) !== VM_FAULT_FALLBACK) {
+    // create_huge_pmd / wp_huge_pmd / huge_pmd_set_accessed handled it (mm/huge_memory.c)
+  } else {
     const addr = address - (address % 4096);
     const vmf: VmFault = {
       vma, address: addr, real_address: address, flags, pgoff: vma.vm_pgoff + (addr - vma.vm_start) / 4096, pmdPa,

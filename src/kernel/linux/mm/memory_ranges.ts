@@ -4,7 +4,7 @@
 // copy_present_ptes, folio_try_dup_anon_rmap_pte. Simplified: no swap entries, no batching limit.
 
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW } from '../arch/x86/include/asm/pgtable_types.js';
-import { for_each_pte, pte_none, pte_present, read_hi, read_lo, set_entry, walk_alloc, pte_alloc } from '../arch/x86/mm/pgtable.js';
+import { for_each_pte, pte_none, pte_present, read_hi, read_lo, set_entry, walk_alloc, pte_alloc, PMD_SIZE, walk_existing } from '../arch/x86/mm/pgtable.js';
 import { flush_tlb_mm_range } from '../arch/x86/mm/tlb.js';
 import { VM_SHARED, type MmStruct, type VmAreaStruct } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
@@ -14,6 +14,7 @@ import { page_dup_file_rmap, page_remove_rmap, page_try_dup_anon_rmap } from './
 import { vm_normal_page } from './memory.js';
 import { is_cow_mapping } from './vma.js';
 import { copy_swap_pte, zap_swap_pte } from './swap_fault.js';
+import { copy_huge_pmd, pmd_trans_huge } from './huge_memory.js';
 
 /** struct mmu_gather, reduced: the range whose PTEs were cleared and the pages to free after the flush. */
 export interface MmuGather {
@@ -106,6 +107,11 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
   const dstMm = dst.vm_mm;
   let err = 0;
   let copied = 0;
+  // copy_pmd_range: a huge PMD leaf is shared whole (copy_huge_pmd); the PTE walk skips it.
+  for (let h = Math.ceil(src.vm_start / PMD_SIZE) * PMD_SIZE; h + PMD_SIZE <= src.vm_end && !err; h += PMD_SIZE) {
+    const pmdPa = walk_existing(k, srcMm, h, 2);
+    if (pmdPa >= 0 && pmd_trans_huge(read_lo(k, pmdPa))) err = copy_huge_pmd(k, dstMm, pmdPa, h, cow);
+  }
   for_each_pte(k, srcMm, src.vm_start, src.vm_end, (pa, addr) => {
     if (err) return;
     let lo = read_lo(k, pa);
@@ -139,7 +145,7 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
     lo &= ~_PAGE_ACCESSED; // pte_mkold
     set_entry(k, 'pt', dpa, lo >>> 0, hi, addr);
     copied++;
-  });
+  }, 'skip');
   if (k.machine.trace.enabled) decision(k, fn, err ? 'oom' : 'copied', `${copied} PTEs`);
   leave(k, 'copy_page_range', String(err));
   return err;

@@ -70,6 +70,8 @@ export interface PressureState {
   thp: ThpEnabled;
   /** PF_MEMALLOC: reclaim is running (its own allocations never recurse into it). */
   in_reclaim: boolean;
+  /** The huge zero page's first frame, once allocated (mm_get_huge_zero_page). */
+  huge_zero_pfn?: number;
 }
 
 /** The pressure state, created on first use; it installs the allocator's slow path and LRU release. */
@@ -190,7 +192,7 @@ function build_rmap(k: Kernel): Map<number, Rmap[]> {
         const list = out.get(page);
         if (list) list.push({ vma, addr, pa });
         else out.set(page, [{ vma, addr, pa }]);
-      });
+      }, 'skip'); // a THP is never reclaimed
     }
   }
   return out;

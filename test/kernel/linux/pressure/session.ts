@@ -103,7 +103,7 @@ export function checkInvariants(b: Booted): string[] {
         if (pfn === k.zero_pfn) return;
         if (mm.isFree(pfn)) bad.push(`pid ${t.pid} 0x${addr.toString(16)}: PTE points at free pfn 0x${pfn.toString(16)}`);
         if (mm.flags[pfn]! & PG_anon) anon++;
-      });
+      }, 'skip');
     }
     if (swapents !== m.rss_stat.swapents) bad.push(`pid ${t.pid}: MM_SWAPENTS ${m.rss_stat.swapents} but ${swapents} swap PTEs`);
     if (anon !== m.rss_stat.anon) bad.push(`pid ${t.pid}: MM_ANONPAGES ${m.rss_stat.anon} but ${anon} anon PTEs`);

@@ -253,8 +253,8 @@ export function vm_object_collapse(k: Xnu, top: VmObject): void {
   else if (backing.ref_count !== 1) why = 'backing-shared';
   else if (backing.vo_copy !== null) why = 'backing-has-copy';
   else if (!backing.internal) why = 'backing-external';
-  // The copy object of a COPY_DELAY object (a private file mapping's) must stay where its
-  // source's vo_copy points, to receive pushes (FIXME: not checked against vm_object_do_collapse).
+  // vm_object_collapse: the backing object can't be a copy object (its shadow offset must stay 0,
+  // and its source pushes old pages into it).
   else if (backing.shadow?.vo_copy === backing) why = 'backing-is-a-copy-object';
   else if (backing.pager !== null && top.pager !== null) why = 'both-have-pagers';
   else why = 'collapsed';

@@ -6,10 +6,11 @@
 
 import { hex, type Level } from '../../../../../trace/events.js';
 import { PG_table } from '../../../mm/page_alloc.js';
+import { __split_huge_pmd } from '../../../mm/huge_memory.js';
 import type { MmStruct } from '../../../include/linux/mm_types.js';
 import type { Kernel } from '../../../types.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_HI_NX, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_TABLE, _PAGE_USER,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_HI_NX, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW, _PAGE_TABLE, _PAGE_USER,
   PTE_PFN_HI_MASK, pteFlags, _PAGE_CHG_MASK_LO, _PAGE_CHG_MASK_HI, type Pgprot,
 } from '../include/asm/pgtable_types.js';
 
@@ -139,13 +140,20 @@ export function walk_alloc(k: Kernel, mm: MmStruct, addr: number, level: 1 | 2 |
   return pa;
 }
 
-/** pte_offset_map without allocating: the PTE's physical address, or -1 if a table above it is missing. */
+/** PTE_OFFSET_HUGE: pte_offset found a 2 MiB PMD leaf (a THP) where a PTE table would be. */
+export const PTE_OFFSET_HUGE = -2;
+
+/**
+ * pte_offset_map without allocating: the PTE's physical address, or -1 if a table above it is
+ * missing, or PTE_OFFSET_HUGE if the PMD is a huge leaf (pmd_trans_huge).
+ */
 export function pte_offset(k: Kernel, mm: MmStruct, addr: number): number {
   const mem = k.machine.mem;
   let pa = mm.pgd * 4096 + pgd_index(addr) * 8;
   for (let l = 0; l < 3; l++) {
     const lo = mem.read32(pa);
     if (!(lo & _PAGE_PRESENT)) return -1;
+    if (l === 2 && lo & _PAGE_PSE) return PTE_OFFSET_HUGE;
     const table = entry_pfn(lo, mem.read32(pa + 4));
     pa = table * 4096 + (l === 0 ? pud_index(addr) : l === 1 ? pmd_index(addr) : pte_index(addr)) * 8;
   }
@@ -202,13 +210,18 @@ export function pte_alloc(k: Kernel, pmdPa: number, addr: number): number {
 
 /**
  * Visit every PTE slot in [start, end) whose page table exists (the pXd_none_or_clear_bad skips of
- * the zap/copy/change_protection walks). `fn(ptePa, addr)`.
+ * the zap/copy/change_protection walks). `fn(ptePa, addr)`. A huge PMD leaf is split into a PTE
+ * table first (__split_huge_pmd), or skipped with `huge: 'skip'`.
  */
-export function for_each_pte(k: Kernel, mm: MmStruct, start: number, end: number, fn: (ptePa: number, addr: number) => void): void {
+export function for_each_pte(k: Kernel, mm: MmStruct, start: number, end: number, fn: (ptePa: number, addr: number) => void, huge: 'split' | 'skip' = 'split'): void {
   let a = start;
   while (a < end) {
     const next = Math.min(end, Math.floor(a / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
-    const first = pte_offset(k, mm, a);
+    let first = pte_offset(k, mm, a);
+    if (first === PTE_OFFSET_HUGE) {
+      const haddr = Math.floor(a / PMD_SIZE) * PMD_SIZE;
+      first = huge === 'skip' || __split_huge_pmd(k, mm, walk_existing(k, mm, haddr, 2), haddr) < 0 ? -1 : pte_offset(k, mm, a);
+    }
     if (first >= 0) for (let x = a, pa = first; x < next; x += 4096, pa += 8) fn(pa, x);
     a = next;
   }
@@ -262,7 +275,7 @@ function free_table(k: Kernel, pfn: number, why: string): void {
 }
 
 /** The entry of `level` (1 pud, 2 pmd) for addr if the tables above exist, else -1. */
-function walk_existing(k: Kernel, mm: MmStruct, addr: number, level: 1 | 2): number {
+export function walk_existing(k: Kernel, mm: MmStruct, addr: number, level: 1 | 2): number {
   let pa = mm.pgd * 4096 + pgd_index(addr) * 8;
   for (let l = 0; l < level; l++) {
     const lo = read_lo(k, pa);
