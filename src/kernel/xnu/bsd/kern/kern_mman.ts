@@ -76,6 +76,8 @@ type FileMmapDecision = 'bad-file' | 'read-needs-fread' | 'shared-write-needs-fw
  * address keeps the remainder (pageoff). The entry maps the UBC object (MAP_SHARED, inheritance
  * SHARE) or, for MAP_PRIVATE, a copy object made by vm_object_copy_delay with needs_copy
  * (vm_map_enter_mem_object_control with copy: vm_object_copy_strategically, COPY_DELAY).
+ * FIXME: the UNIX03 caller's EINVAL for an unaligned offset (§9 row 13) is not modelled: no
+ * scenario flag selects it, so the legacy rule (map from the page below) always applies.
  */
 export function mmap_file(k: Xnu, t: Task, addr: bigint, len: bigint, prot0: number, flags: MmapFlags, f: MmapFile): SysResult {
   enter(k, 'mmap', FILE, k.trace.enabled ? { addr: `0x${addr.toString(16)}`, len: `0x${len.toString(16)}`, prot: String(prot0), flags: `${flags.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}${flags.fixed ? '|MAP_FIXED' : ''}`, fd: `'${f.name}'`, pos: `0x${f.offset.toString(16)}` } : undefined);
