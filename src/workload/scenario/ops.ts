@@ -99,7 +99,7 @@ function writeValue(v: string | number | bigint, given: AccessSize | undefined):
 }
 
 // Mach VM calls and BSD calls that only the XNU model runs (issue 4).
-const VM_ALLOCATE_FLAGS = ['anywhere', 'fixed', 'overwrite', 'permanent'] as const;
+const VM_ALLOCATE_FLAGS = ['anywhere', 'fixed', 'overwrite', 'permanent', 'purgable'] as const;
 export const INHERITANCES = ['share', 'copy', 'none'] as const;
 const XNU_OPS = {
   mach_vm_allocate: args({ as: name().optional(), addr: expr().optional(), size: size(0n), flags: enumList(VM_ALLOCATE_FLAGS).default(['anywhere']) }),
@@ -109,6 +109,8 @@ const XNU_OPS = {
   getentropy: args({ addr: expr(), length: size(0n) }),
   mach_vm_read: args({ as: name().optional(), addr: expr(), size: size(1n) }),
   mach_vm_read_overwrite: args({ addr: expr(), size: size(0n), data: expr() }),
+  /** vm_purgable_control(VM_PURGABLE_SET_STATE) with `state`, else GET_STATE; ret is the old state. */
+  vm_purgable_control: args({ addr: expr(), state: oneOf(['nonvolatile', 'volatile'] as const).optional() }),
 };
 
 export const PROCESS_OPS = {
