@@ -25,8 +25,8 @@ const MODEL_NAMES = new Map([['brk0', BigInt(USER_BRK0)], ['stack', USER_RSP]]);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DIR = join(ROOT, 'test', 'conformance', 'scenarios');
 
-/** The checklist items of ../shared/reference/linux.md this suite must cover (issue 3). */
-const REQUIRED = [2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 24, 27, 28, 29, 30, 33, 34, 35, 36, 37, 38, 39, 40, 41, 45, 46, 52, 55];
+/** The checklist items of ../shared/reference/linux.md this suite must cover (issue 3; 16-21, 23, 25: issue 5's files). */
+const REQUIRED = [2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 23, 24, 25, 27, 28, 29, 30, 33, 34, 35, 36, 37, 38, 39, 40, 41, 45, 46, 52, 55];
 
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
 const loaded = files.map((f) => {
