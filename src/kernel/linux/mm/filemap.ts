@@ -92,6 +92,16 @@ function do_sync_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, p
  * returns RETRY (the caller retries with FAULT_FLAG_TRIED and finds the page cached).
  */
 export function filemap_fault(k: Kernel, vma: VmAreaStruct, file: LinuxFile, pgoff: number, flags: number): FaultPage {
+  if (k.version !== '5.19') return __filemap_fault(k, vma, file, pgoff, flags);
+  // 5.19: ext4_file_vm_ops.fault is ext4_filemap_fault (fs/ext4/inode.c), which takes the
+  // invalidate lock shared around filemap_fault; 6.x ext4 points .fault at filemap_fault itself.
+  enter(k, 'ext4_filemap_fault', 'fs/ext4/inode.c');
+  const r = __filemap_fault(k, vma, file, pgoff, flags);
+  leave(k, 'ext4_filemap_fault', vmFaultName(r.ret));
+  return r;
+}
+
+function __filemap_fault(k: Kernel, vma: VmAreaStruct, file: LinuxFile, pgoff: number, flags: number): FaultPage {
   const tr = k.machine.trace.enabled;
   if (tr) enter(k, 'filemap_fault', SRC, { pgoff: String(pgoff) });
   const done = (why: FilemapFaultReason, ret: number, pfn: number): FaultPage => {
