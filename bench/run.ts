@@ -12,6 +12,7 @@ import { BareLab, parseFlags } from '../src/kernel/bare/lab.js';
 import { LINUX_FIGURES } from './linux.js';
 import { XNU_FIGURES } from './xnu.js';
 import { FILES_FIGURES } from './files.js';
+import { PRESSURE_FIGURES } from './pressure.js';
 
 function report(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value), unit }));
@@ -106,6 +107,7 @@ const FIGURES: Record<string, () => void> = {
   ...LINUX_FIGURES,
   ...XNU_FIGURES,
   ...FILES_FIGURES,
+  ...PRESSURE_FIGURES,
 };
 
 const which = process.argv[2];
