@@ -14,6 +14,7 @@ import { exit1 } from '../kernel/xnu/bsd/kern/kern_exit.js';
 import { madvise, mlock, mmap, mmap_file, mprotect, munlock, munmap, minherit, type SysResult } from '../kernel/xnu/bsd/kern/kern_mman.js';
 import { ubc_getobject, vfs_purge, vnode_create } from '../kernel/xnu/bsd/vfs/vfs_subr.js';
 import { vnode_read } from '../kernel/xnu/bsd/vm/vnode_pager.js';
+import { PURGABLE_NAMES, vm_map_purgable_control, VM_PURGABLE_NONVOLATILE, VM_PURGABLE_VOLATILE } from '../kernel/xnu/osfmk/vm/vm_purgeable.js';
 import { signalName, SIGKILL } from '../kernel/xnu/bsd/kern/kern_sig.js';
 import { USRSTACK64 } from '../kernel/xnu/bsd/kern/mach_loader.js';
 import { getentropy } from '../kernel/xnu/bsd/dev/random/randomdev.js';
@@ -30,6 +31,7 @@ import type { Step } from './scenario/schema.js';
 export const XNU_OPS = [
   'mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
   'mach_vm_allocate', 'mach_vm_deallocate', 'mach_vm_protect', 'mach_vm_read', 'mach_vm_read_overwrite', 'file', 'drop_caches', 'pread',
+  'vm_purgable_control',
 ] as const;
 
 /** An access is retried at most this often (a KERN_ABORTED loop means no memory will come). */
@@ -197,7 +199,9 @@ export class XnuSession {
       case 'mach_vm_allocate': {
         const a = step.args;
         const anywhere = !a.flags.includes('fixed');
-        const res = mach_vm_allocate(k, t.map, a.addr === undefined ? 0n : this.addr(a.addr), a.size, { anywhere, overwrite: a.flags.includes('overwrite'), permanent: a.flags.includes('permanent') });
+        const res = mach_vm_allocate(k, t.map, a.addr === undefined ? 0n : this.addr(a.addr), a.size, {
+          anywhere, overwrite: a.flags.includes('overwrite'), permanent: a.flags.includes('permanent'), purgable: a.flags.includes('purgable'),
+        });
         if (res.kr === 0 && a.as !== undefined) this.names.set(a.as, res.addr);
         return kr(r, 'mach_vm_allocate', res.kr, res.addr);
       }
@@ -215,6 +219,13 @@ export class XnuSession {
       case 'mach_vm_read_overwrite': {
         const a = step.args;
         return kr(r, 'mach_vm_read_overwrite', mach_vm_read_overwrite(k, t.map, this.addr(a.addr), a.size, this.addr(a.data)));
+      }
+      case 'vm_purgable_control': {
+        const a = step.args;
+        const state = a.state === undefined ? null : a.state === 'volatile' ? VM_PURGABLE_VOLATILE : VM_PURGABLE_NONVOLATILE;
+        const res = vm_map_purgable_control(k, t.map, Number(this.addr(a.addr)), state);
+        if (res.kr !== 0) return kr(r, 'vm_purgable_control', res.kr);
+        return { ...r, ret: hex(res.old), message: `old state ${PURGABLE_NAMES[res.old]}` };
       }
       case 'file': {
         const data = this.fileData(step.args);

@@ -13,6 +13,7 @@ import type { VmPageQueues } from './osfmk/vm/vm_page.js';
 import type { Task } from './osfmk/kern/task.js';
 import type { Vnode } from './bsd/vfs/vfs_subr.js';
 import type { CompressorPool, CSlot } from './osfmk/vm/vm_compressor.js';
+import type { VmObject } from './osfmk/vm/vm_object.js';
 
 export const XNU_TAG = 'xnu-11417.121.6';
 
@@ -79,6 +80,8 @@ export interface VmStatistics {
   reactivations: number;
   /** Clean pages freed without I/O: file pages and MADV_FREE_REUSABLE pages. */
   reclaimed: number;
+  /** Pages freed by emptying volatile purgeable objects (vm_page_purged_count). */
+  purged: number;
 }
 
 /** splitmix64: the model's early_random(), seeded by the scenario (no wall clock, STYLE.md). */
@@ -119,7 +122,7 @@ export interface TrapRecord {
 export class Xnu {
   readonly rng: EarlyRandom;
   readonly stats: VmStatistics = {
-    faults: 0, zero_fill_count: 0, cow_faults: 0, pageins: 0, decompressions: 0, compressions: 0, pageouts: 0, reactivations: 0, reclaimed: 0,
+    faults: 0, zero_fill_count: 0, cow_faults: 0, pageins: 0, decompressions: 0, compressions: 0, pageouts: 0, reactivations: 0, reclaimed: 0, purged: 0,
   };
   /** The simulated file system: vnodes by name (bsd/vfs, simplified to one flat namespace). */
   readonly vnodes = new Map<string, Vnode>();
@@ -131,6 +134,8 @@ export class Xnu {
   pageoutWanted = false;
   /** True while vm_pageout_scan runs (it is not re-entered). */
   pageoutRunning = false;
+  /** The purgeable queue: volatile objects, oldest first (vm_purgeable_queues, simplified to one). */
+  readonly purgeableQueue = new Set<VmObject>();
   /** Compressed slots whose data is corrupt (decompression_failure.c's test hook): decompressing fails with KERN_MEMORY_FAILURE. */
   readonly corruptSlots = new Set<CSlot>();
   /** memorystatus (jetsam) kills, in order, with their log lines. */

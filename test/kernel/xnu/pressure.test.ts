@@ -106,3 +106,26 @@ test('the WKdm size estimate: a zero page is tiny, a random page near 4 KiB', ()
   for (let i = 0; i < 1024; i++) r[i] = x = (Math.imul(x, 1103515245) + 12345) >>> 0;
   assert.ok(wkdm_size_estimate(r) > 4000);
 });
+
+test('checklist 38 (purgeable): a VOLATILE object is emptied first under pressure; a fault in it is KERN_MEMORY_ERROR until NONVOLATILE', () => {
+  const { s, results, events } = session([
+    '- mmap: {as: wired, length: 940k, prot: rw, flags: [private, anonymous]}', '- mlock: {addr: wired, length: 940k}',
+    '- mach_vm_allocate: {as: cache, size: 16k, flags: [anywhere, purgable]}', '- write: {addr: cache, value: 9}',
+    '- vm_purgable_control: {addr: cache}', '- vm_purgable_control: {addr: cache, state: volatile}',
+    '- mmap: {as: buf, length: 64k, prot: rw, flags: [private, anonymous]}', ...writes(6),
+    '- read: {addr: cache}', '- vm_purgable_control: {addr: cache, state: nonvolatile}', '- read: {addr: cache}',
+  ], RAM);
+  const n = results.length;
+  assert.equal(results[4]!.ret, '0x0', 'GET_STATE: NONVOLATILE');
+  assert.ok(s.k.stats.purged >= 1);
+  const scan = decisions(events, 'vm_pageout_scan');
+  const compressAt = scan.indexOf('anon-compress');
+  assert.ok(scan.indexOf('purge-volatile-object') >= 0 && (compressAt < 0 || scan.indexOf('purge-volatile-object') < compressAt), 'volatile memory goes before anything is compressed');
+  assert.equal(results[n - 3]!.signal?.name, 'SIGBUS');
+  assert.equal(results[n - 3]!.mach_exception?.code, 10);
+  assert.ok(decisions(stepEvents(events, n - 2), 'vm_fault_internal').includes('object-purged-empty'));
+  assert.equal(results[n - 2]!.ret, '0x2', 'the old state: VM_PURGABLE_EMPTY');
+  assert.equal(results[n - 1]!.value, '0x0');
+  const notPurgeable = session(['- mmap: {as: m, length: 4k, prot: rw, flags: [private, anonymous]}', '- write: {addr: m, value: 1}', '- vm_purgable_control: {addr: m, state: volatile}']);
+  assert.equal(notPurgeable.results[2]!.errno, 'KERN_INVALID_ARGUMENT');
+});

@@ -17,6 +17,7 @@ import {
 import { memory_object_data_request } from './memory_object.js';
 import { vm_compressor_pager_get, vm_compressor_pager_state_get } from './vm_compressor_pager.js';
 import { vm_page_wait, vm_pageout_scan } from './vm_pageout.js';
+import { VM_PURGABLE_EMPTY } from './vm_purgeable.js';
 import { pmap_disconnect, pmap_enter_options, type Pmap } from '../x86_64/pmap.js';
 import type { VmMap } from './vm_map.js';
 import { vm_map_lookup_and_lock_object } from './vm_map_lookup.js';
@@ -134,7 +135,7 @@ const VM_FAULT_RETRY_KR = -2;
 type FastDecision =
   | 'resident-in-top-soft-fault' | 'read-maps-page-readonly' | 'write-top-has-copy-object-slow' | 'cow-into-top-object'
   | 'no-free-page-slow' | 'zero-fill-in-top-object' | 'descend-to-shadow' | 'page-absent-slow' | 'object-severed' | 'external-object-slow'
-  | 'page-error-slow';
+  | 'page-error-slow' | 'object-purged-empty';
 
 /** The fast path (vm_fault.c V8, l.4696-5968). Returns a kern_return_t, or -1 for the slow path. */
 function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
@@ -229,8 +230,8 @@ function vm_stat_decompressions(k: Xnu): void {
 
 /** V8(d) zero fill (l.5623): a new zeroed page in the TOP object (checklist 32, 33). */
 function fastZeroFill(k: Xnu, ctx: FaultCtx, bottom: VmObject): number {
-  if (bottom.shadow_severed || !bottom.alive) {
-    decide(k, 'vm_fault_internal', 'object-severed');
+  if (bottom.shadow_severed || !bottom.alive || bottom.purgable === VM_PURGABLE_EMPTY) {
+    decide(k, 'vm_fault_internal', bottom.purgable === VM_PURGABLE_EMPTY ? 'object-purged-empty' : 'object-severed'); // checklist 38
     return KERN_MEMORY_ERROR;
   }
   const m = vm_page_grab(k);
@@ -315,7 +316,7 @@ interface FaultPageResult {
 
 type FaultPageDecision = 'object-dead' | 'found-resident' | 'placeholder-in-top' | 'descend' | 'zero-fill-placeholder' | 'no-page-shortage'
   | 'cow-copy-into-top' | 'read-lower-page-readonly' | 'copy-object-push' | 'copy-object-has-page' | 'read-with-copy-object-readonly'
-  | 'compressor-get' | 'decompression-failed' | 'data-request' | 'pager-error' | 'page-error';
+  | 'compressor-get' | 'decompression-failed' | 'data-request' | 'pager-error' | 'page-error' | 'purged-object-memory-error';
 
 /**
  * vm_fault_page (vm_fault.c:1053): walk the chain holding a busy placeholder in the top object;
@@ -372,6 +373,12 @@ function vm_fault_page(k: Xnu, first: VmObject, firstOffset: number, faultType: 
     if (paged !== 'absent') {
       if (firstM !== null) vm_page_free(k, firstM);
       return finish(paged === 'shortage' ? VM_FAULT_MEMORY_SHORTAGE : VM_FAULT_MEMORY_ERROR);
+    }
+    if (object.shadow === null && object.purgable === VM_PURGABLE_EMPTY) { // vm_fault_check (l.818)
+      note('purged-object-memory-error');
+      if (firstM !== null) vm_page_free(k, firstM);
+      out.errorCode = KERN_MEMORY_ERROR;
+      return finish(VM_FAULT_MEMORY_ERROR);
     }
     if (object.shadow === null) {
       note('zero-fill-placeholder');

@@ -41,6 +41,8 @@ export interface VmObject {
   pager_created: boolean;
   /** The pager (memory object): null until created. */
   pager: MemoryObject | null;
+  /** purgable: VM_PURGABLE_DENY (3) unless made purgeable (vm_purgeable.ts). */
+  purgable: number;
 }
 
 export function strategyName(s: number): string {
@@ -52,7 +54,7 @@ export function vm_object_allocate(k: Xnu, size: number): VmObject {
   const o: VmObject = {
     id: k.nextObjectId++, memq: new Map(), vo_size: size, ref_count: 1, resident_page_count: 0, vo_copy: null, shadow: null,
     vo_shadow_offset: 0, copy_strategy: MEMORY_OBJECT_COPY_SYMMETRIC, internal: true, alive: true, shadowed: false,
-    true_share: false, shadow_severed: false, pager_created: false, pager: null,
+    true_share: false, shadow_severed: false, pager_created: false, pager: null, purgable: 3,
   };
   if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'vm_object_allocate', src: `${FILE}:vm_object_allocate (xnu-11417)`, args: { size: hex(size) } });
   leave(k, 'vm_object_allocate', `object#${o.id}`);
@@ -96,6 +98,7 @@ function vm_object_terminate(k: Xnu, o: VmObject): VmObject | null {
     vm_page_free(k, m);
   }
   o.alive = false;
+  k.purgeableQueue.delete(o);
   if (o.pager?.kind === 'compressor') vm_compressor_pager_destroy(k, o);
   const shadow = o.shadow;
   if (shadow && shadow.vo_copy === o) shadow.vo_copy = null;
@@ -217,7 +220,7 @@ function lookupChain(o: VmObject, offset: number): VmPage | CSlot | null {
  */
 export function vm_object_coalesce(k: Xnu, prev: VmObject | null, prevOffset: number, prevSize: number, nextSize: number): boolean {
   if (prev === null) return true;
-  const ok = prev.ref_count === 1 && !prev.pager_created && prev.shadow === null && prev.vo_copy === null && !prev.true_share;
+  const ok = prev.ref_count === 1 && !prev.pager_created && prev.shadow === null && prev.vo_copy === null && !prev.true_share && prev.purgable === 3;
   if (k.trace.enabled) decide(k, 'vm_object_coalesce', ok ? 'extend-object' : 'object-not-extendable', `object#${prev.id}`);
   if (ok) prev.vo_size = Math.max(prev.vo_size, prevOffset + prevSize + nextSize);
   return ok;

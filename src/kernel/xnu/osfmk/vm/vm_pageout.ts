@@ -4,7 +4,8 @@
 // inactive queue (clearing their reference bits) until the inactive queue is half of the pageable
 // pages, then takes inactive pages oldest first: a referenced one gets a second chance
 // (reactivated), a clean one is freed, a dirty file page is written back to its vnode and freed,
-// and a dirty anonymous page is compressed (vm_compressor_pager_put) and freed. When nothing can
+// and a dirty anonymous page is compressed (vm_compressor_pager_put) and freed; volatile
+// purgeable objects are emptied before any of that (vm_purgeable.ts). When nothing can
 // be freed the faulting thread's vm_page_wait asks memorystatus to kill the largest process.
 // Simplified: the daemon runs synchronously at the next safe point (the end of the fault, or in
 // vm_page_wait) instead of as a thread; no speculative, throttled, cleaned or secluded queues,
@@ -16,13 +17,14 @@ import { memorystatus_kill_on_VM_page_shortage } from '../../bsd/kern/kern_memor
 import { vnode_pageout } from '../../bsd/vm/vnode_pager.js';
 import { pmap_clear_refmod, pmap_disconnect, pmap_get_refmod, VM_MEM_MODIFIED, VM_MEM_REFERENCED } from '../x86_64/pmap.js';
 import { vm_compressor_pager_put } from './vm_compressor_pager.js';
+import { vm_purgeable_object_purge_one } from './vm_purgeable.js';
 import { vm_page_activate, vm_page_deactivate, vm_page_free, vm_page_queues_remove, VM_PAGE_FREE_RESERVED, type VmPage } from './vm_page.js';
 
 const FILE = 'osfmk/vm/vm_pageout.c';
 
 type ScanDecision =
   | 'referenced-reactivate' | 'clean-reclaim' | 'reusable-discard' | 'file-dirty-pageout' | 'anon-compress' | 'compressor-full-reactivate'
-  | 'inactive-empty' | 'target-reached' | 'busy-skip';
+  | 'inactive-empty' | 'target-reached' | 'busy-skip' | 'purge-volatile-object';
 
 /** The oldest page of a queue (a Set iterates in insertion order). */
 function head(q: Set<VmPage>): VmPage | null {
@@ -103,6 +105,11 @@ export function vm_pageout_scan(k: Xnu): void {
   let compressorFull = false;
   let end: ScanDecision = 'target-reached';
   while (q.vm_page_free_count < q.vm_page_free_target) {
+    if (k.purgeableQueue.size > 0) { // volatile purgeable memory goes first: dropped, not saved
+      decide(k, 'vm_pageout_scan', 'purge-volatile-object' satisfies ScanDecision);
+      vm_purgeable_object_purge_one(k);
+      continue;
+    }
     vm_pageout_balance(k);
     const m = head(q.inactive);
     if (m === null || budget-- <= 0) {

@@ -4,6 +4,8 @@
 
 import { decide, enter, krName, leave, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_PROTECTION_FAILURE, KERN_SUCCESS, VM_PROT_READ, VM_PROT_WRITE, VM_INHERIT_DEFAULT, VM_PROT_ALL, VM_PROT_DEFAULT, type Xnu } from '../../xnu.js';
 import { vm_map_enter, vm_map_lookup_entry, type VmMap } from './vm_map.js';
+import { MEMORY_OBJECT_COPY_NONE, vm_object_allocate, vm_object_deallocate, type VmObject } from './vm_object.js';
+import { VM_PURGABLE_NONVOLATILE } from './vm_purgeable.js';
 import { copyin, copyout } from '../x86_64/copyio.js';
 import { vm_map_copyin_copyout, vm_map_delete, vm_map_inherit, vm_map_protect } from './vm_map_ops.js';
 
@@ -14,6 +16,8 @@ export interface AllocateFlags {
   anywhere: boolean;
   overwrite?: boolean;
   permanent?: boolean;
+  /** VM_FLAGS_PURGABLE: the object is made now, purgeable (NONVOLATILE) and COPY_NONE. */
+  purgable?: boolean;
 }
 
 /** Page-rounded [start, end) of (addr, size), or null when it wraps (vm_sanitize_addr_size). */
@@ -36,10 +40,19 @@ export function mach_vm_allocate(k: Xnu, map: VmMap, addr: bigint, size: bigint,
     decide(k, 'mach_vm_allocate', 'range-invalid');
     return { kr: KERN_INVALID_ARGUMENT, addr: 0n };
   }
+  const len = Number(r.end - r.start);
+  let object: VmObject | undefined;
+  if (flags.purgable) { // vm_map_enter: purgeable memory gets its object eagerly
+    object = vm_object_allocate(k, len);
+    object.purgable = VM_PURGABLE_NONVOLATILE;
+    object.copy_strategy = MEMORY_OBJECT_COPY_NONE;
+    decide(k, 'vm_map_enter', 'purgable-object', `object#${object.id} VM_PURGABLE_NONVOLATILE, COPY_NONE`);
+  }
   const res = vm_map_enter(k, map, {
-    addr: Number(r.start), size: Number(r.end - r.start), anywhere: flags.anywhere, overwrite: flags.overwrite ?? false,
-    cur: VM_PROT_DEFAULT, max: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT, permanent: flags.permanent,
+    addr: Number(r.start), size: len, anywhere: flags.anywhere, overwrite: flags.overwrite ?? false,
+    cur: VM_PROT_DEFAULT, max: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT, permanent: flags.permanent, object, offset: 0,
   }, (s, e) => vm_map_delete(k, map, s, e));
+  if (res.kr !== KERN_SUCCESS && object) vm_object_deallocate(k, object);
   return { kr: res.kr, addr: BigInt(res.addr) };
 }
 
