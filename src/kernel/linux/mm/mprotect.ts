@@ -124,7 +124,9 @@ export function mprotect_fixup(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct 
   v.vm_flags = newflags;
   v.vm_pkey = pkey;
   vma_set_page_prot(v);
-  const tryWritable = k.features.mprotectChangeWritable && (v.vm_flags & VM_SHARED ? vma_wants_writenotify(v) : (v.vm_flags & VM_WRITE) !== 0);
+  // Shared and write-notified: dirty PTEs regain RW in both versions (5.19 MM_CP_DIRTY_ACCT, 6.x
+  // can_change_pte_writable); private: 6.x only (MM_CP_TRY_CHANGE_WRITABLE).
+  const tryWritable = v.vm_flags & VM_SHARED ? vma_wants_writenotify(v) : k.features.mprotectChangeWritable && (v.vm_flags & VM_WRITE) !== 0;
   change_protection(k, v, start, end, tryWritable);
   if ((oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (newflags & VM_WRITE)) populate_vma_page_range(k, v, start, end);
   vm_stat_account(mm, oldflags, -nrpages);

@@ -320,3 +320,17 @@ test('file {content: {host: PATH}} reads through the runner\'s reader (size defa
   const [none] = runScenario(s, { kernels: ['linux-6.18'], trace: false });
   assert.match(none!.results[0]!.message!, /files\.yaml:3:\d+: content \{host: PATH\} needs the command line/);
 });
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: mprotect(RW) on a write-notified shared mapping makes dirty PTEs writable again (5.19 MM_CP_DIRTY_ACCT, 6.x can_change_pte_writable); clean ones stay read-only`, () => {
+    const k = bootKernel(v);
+    makeFile(k, 'f', 2 * 4096);
+    const s = mapFile(k, 'f', BASE, 2 * 4096, RW, MAP_SHARED);
+    userAccess(k, s, 'write', 1n); // page 0: dirty, writable
+    userAccess(k, s + 4096, 'read'); // page 1: clean, read-only (writenotify)
+    assert.equal(sys_mprotect(k, s, 2 * 4096, PROT_READ), 0);
+    assert.equal(sys_mprotect(k, s, 2 * 4096, RW), 0);
+    assert.deepEqual(touch(k, s, 'write', 2n), { ok: true, value: 2n });
+    assert.deepEqual(touch(k, s + 4096, 'write', 3n), { ok: false, err: 7 });
+  });
+}
