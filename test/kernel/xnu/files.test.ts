@@ -74,3 +74,11 @@ test('mmap of a file: EACCES for a shared writable mapping of a read-only descri
   assert.equal(results[1]!.errno, 'EACCES');
   assert.equal(results[2]!.outcome, 'ok', 'a private mapping may be written (maxprot ALL: COW)');
 });
+
+test('pread through the UBC: a read across a page boundary pages in both pages; bytes past EOF read as nothing', () => {
+  const { s, results } = session(['- file: {as: g, size: 4100, content: "0123456789"}', '- pread: {file: g, offset: 4094, size: 4}', '- pread: {file: g, offset: 4098, size: 4}']);
+  assert.equal(results[1]!.value, '0x37363534', "bytes 4094..4097 are '4' '5' '6' '7' (little-endian)");
+  assert.equal(results[1]!.ret, '0x4');
+  assert.equal(results[2]!.ret, '0x2', 'two bytes before EOF');
+  assert.equal(s.k.io.reads, 2);
+});

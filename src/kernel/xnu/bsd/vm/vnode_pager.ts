@@ -10,7 +10,7 @@ import { hex } from '../../../../trace/events.js';
 import { decide, enter, leave, type Xnu } from '../../xnu.js';
 import type { DataRequestResult } from '../../osfmk/vm/memory_object.js';
 import type { VmObject } from '../../osfmk/vm/vm_object.js';
-import { vm_page_grab, vm_page_insert, type VmPage } from '../../osfmk/vm/vm_page.js';
+import { vm_page_deactivate, vm_page_grab, vm_page_insert, type VmPage } from '../../osfmk/vm/vm_page.js';
 import type { Vnode } from '../vfs/vfs_subr.js';
 
 const FILE = 'bsd/vm/vnode_pager.c';
@@ -71,18 +71,23 @@ export function vnode_pageout(k: Xnu, vp: Vnode, m: VmPage): boolean {
  */
 export function vnode_read(k: Xnu, vp: Vnode, object: VmObject, offset: number, size: number): bigint | 'shortage' | 'eof' {
   if (offset >= vp.size) return 'eof';
-  const page = offset - (offset % 4096);
-  let m = object.memq.get(page);
-  if (!m) {
-    const r = vnode_pager_data_request(k, vp, object, page);
-    if (r !== 'ok') return r === 'shortage' ? 'shortage' : 'eof';
-    m = object.memq.get(page)!;
-    m.busy = false;
-  }
   let v = 0n;
   for (let i = size - 1; i >= 0; i--) {
     const at = offset + i;
-    v = (v << 8n) | BigInt(at < vp.size ? k.m.mem.read8(m.phys_page * 4096 + (at % 4096)) : 0);
+    if (at >= vp.size) {
+      v <<= 8n;
+      continue;
+    }
+    const page = at - (at % 4096);
+    let m = object.memq.get(page);
+    if (!m) {
+      const r = vnode_pager_data_request(k, vp, object, page);
+      if (r !== 'ok') return r === 'shortage' ? 'shortage' : 'eof';
+      m = object.memq.get(page)!;
+      m.busy = false;
+      vm_page_deactivate(k, m); // read(2) pages are not mapped: they start on the inactive queue
+    }
+    v = (v << 8n) | BigInt(k.m.mem.read8(m.phys_page * 4096 + (at % 4096)));
   }
   return v;
 }
