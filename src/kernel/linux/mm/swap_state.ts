@@ -88,8 +88,8 @@ export function swapin_readahead(k: Kernel, off: number): number {
   enter(k, 'swapin_readahead', 'mm/swap_state.c', { offset: '0x' + off.toString(16) });
   const si = pressure(k).swap!;
   const win = 1 << PAGE_CLUSTER;
-  const start = Math.max(1, off - (off % win));
-  const end = Math.min(si.max, start + win);
+  const start = Math.max(1, off - (off % win)); // slot 0 is the swap header
+  const end = Math.min(si.max, off - (off % win) + win);
   let extra = 0;
   for (let o = start; o < end; o++) {
     if (o === off || si.swap_map[o] === 0 || lookup_swap_cache(k, o) >= 0) continue;
