@@ -17,6 +17,8 @@ import { PG_dirty, PG_lru, PG_shmem, PG_swapbacked, PG_uptodate } from '../mm/pa
 export interface AddressSpace {
   /** i_pages: page index -> PFN. The cache holds one reference on each page. */
   readonly i_pages: Map<number, number>;
+  /** Page indexes whose page is PageReadahead (the lookahead mark of a readahead window). */
+  readonly readahead: Set<number>;
 }
 
 /** struct inode of a regular file. */
@@ -96,7 +98,7 @@ export function create_file(k: Kernel, name: string, data: Uint8Array, tmpfs = f
   const g = fsglobals(k);
   const old = g.inodes.get(name);
   if (old) evict_inode(k, old);
-  const inode: Inode = { i_ino: ++g.last_ino, name, i_size: data.length, disk: data, i_mapping: { i_pages: new Map() }, tmpfs };
+  const inode: Inode = { i_ino: ++g.last_ino, name, i_size: data.length, disk: data, i_mapping: { i_pages: new Map(), readahead: new Set() }, tmpfs };
   g.inodes.set(name, inode);
   const pages = Math.ceil(data.length / 4096);
   for (let i = 0; i < pages; i++) {
@@ -133,6 +135,7 @@ export function add_to_page_cache(k: Kernel, inode: Inode, index: number, pfn: n
 function evict_inode(k: Kernel, inode: Inode): void {
   for (const pfn of inode.i_mapping.i_pages.values()) k.memmap.put_page(k, pfn, 'truncate_inode_pages');
   inode.i_mapping.i_pages.clear();
+  inode.i_mapping.readahead.clear();
   fsglobals(k).inodes.delete(inode.name);
 }
 
@@ -175,6 +178,11 @@ export function close_fd(k: Kernel, fd: number): void {
   fsglobals(k).fdt.get(k.current.pid)?.delete(fd);
 }
 
+/** PageReadahead of a cached page of a disk file (filemap_map_pages leaves such pages unmapped). */
+export function page_readahead(f: ShmemFile, index: number): boolean {
+  return 'f_inode' in f && (f as LinuxFile).f_inode.i_mapping.readahead.has(index);
+}
+
 /** Is this vm_file an open file of this fs (disk or tmpfs), not the shmem of MAP_SHARED|MAP_ANONYMOUS? */
 export function is_fs_file(f: ShmemFile | null): f is LinuxFile {
   return f !== null && 'f_inode' in f;
@@ -205,6 +213,7 @@ export function drop_pagecache(k: Kernel): number {
         continue;
       }
       m.i_pages.delete(index); // mapping_evict_folio / remove_mapping
+      m.readahead.delete(index);
       k.memmap.put_page(k, pfn, 'invalidate_mapping_pages');
       dropped++;
     }

@@ -3,7 +3,7 @@
 // PGMAJFAULT and VM_FAULT_MAJOR, and the fault is retried with the lock dropped), the page_mkwrite
 // of a disk file (ext4_page_mkwrite, fs/ext4/inode.c: the page is dirtied), filemap_read (pread)
 // and MADV_WILLNEED. 5.19 reaches it through ext4_filemap_fault; 6.18 calls filemap_fault directly.
-// Simplified: no page locks (one thread), no async readahead, no large folios, no writeback.
+// Simplified: no page locks (one thread), no large folios, no writeback.
 
 import { type LinuxFile } from '../fs/fs.js';
 import {
@@ -15,7 +15,7 @@ import type { Kernel } from '../types.js';
 import { vma_end_read } from './mmap_lock.js';
 import { decision, enter, leave, vmFaultName } from './mmtrace.js';
 import { PG_dirty } from './page_alloc.js';
-import { force_page_cache_ra, page_cache_ra_unbounded, page_cache_sync_ra } from './readahead.js';
+import { force_page_cache_ra, page_cache_async_ra, page_cache_ra_unbounded, page_cache_sync_ra } from './readahead.js';
 
 const SRC = 'mm/filemap.c';
 /** MMAP_LOTSAMISS: past this many mmap misses, read-around stops (only the faulting page is read). */
@@ -63,10 +63,12 @@ function do_sync_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, p
   } else if (vma.vm_flags & VM_SEQ_READ) {
     why = 'sequential';
     fpin = maybe_unlock_mmap_for_io(k, vma, flags);
+    // page_cache_sync_ra(ra_pages): a first read (index 0) starts a window with a lookahead mark;
+    // elsewhere, with no history, do_page_cache_ra(ra_pages, 0) reads ahead without one
     ra.start = pgoff;
     ra.size = ra.ra_pages;
-    ra.async_size = ra.ra_pages >> 1;
-    page_cache_ra_unbounded(k, file.f_inode, pgoff, ra.ra_pages);
+    ra.async_size = pgoff === 0 ? ra.ra_pages >> 1 : 0;
+    page_cache_ra_unbounded(k, file.f_inode, pgoff, ra.ra_pages, ra.async_size);
   } else {
     if (ra.mmap_miss < MMAP_LOTSAMISS * 10) ra.mmap_miss++;
     if (ra.mmap_miss > MMAP_LOTSAMISS) {
@@ -77,7 +79,7 @@ function do_sync_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, p
       ra.start = Math.max(0, pgoff - (ra.ra_pages >> 1));
       ra.size = ra.ra_pages;
       ra.async_size = ra.ra_pages >> 2;
-      page_cache_ra_unbounded(k, file.f_inode, ra.start, ra.size);
+      page_cache_ra_unbounded(k, file.f_inode, ra.start, ra.size, ra.async_size);
     }
   }
   if (k.machine.trace.enabled) decision(k, 'do_sync_mmap_readahead', why, fpin ? 'the fault lock is dropped for the I/O' : undefined);
@@ -86,8 +88,25 @@ function do_sync_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, p
 }
 
 /**
- * filemap_fault: the page at pgoff from the page cache. Past EOF → SIGBUS. A hit is minor
- * (mmap_miss decays). A miss counts PGMAJFAULT and VM_FAULT_MAJOR, runs the sync readahead, and
+ * do_async_mmap_readahead: on a hit, the miss count decays; a hit on the PG_readahead page starts
+ * the next window (the lock is dropped for it: the fault then returns RETRY, not MAJOR). Returns
+ * whether the lock was dropped.
+ */
+function do_async_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, pgoff: number, flags: number): boolean {
+  const ra = file.f_ra;
+  if (vma.vm_flags & VM_RAND_READ || !ra.ra_pages) return false;
+  if (ra.mmap_miss > 0) ra.mmap_miss--;
+  if (!file.f_inode.i_mapping.readahead.has(pgoff)) return false;
+  enter(k, 'do_async_mmap_readahead', SRC);
+  const fpin = maybe_unlock_mmap_for_io(k, vma, flags);
+  page_cache_async_ra(k, file, pgoff);
+  leave(k, 'do_async_mmap_readahead', fpin ? 'the fault lock was dropped' : undefined);
+  return fpin;
+}
+
+/**
+ * filemap_fault: the page at pgoff from the page cache. Past EOF → SIGBUS. A hit is minor (an
+ * async readahead from the PG_readahead page returns RETRY: 5.19 then counts the fault major). A miss counts PGMAJFAULT and VM_FAULT_MAJOR, runs the sync readahead, and
  * reads the page itself if readahead did not; if the lock was dropped for the I/O the fault
  * returns RETRY (the caller retries with FAULT_FLAG_TRIED and finds the page cached).
  */
@@ -120,8 +139,7 @@ function __filemap_fault(k: Kernel, vma: VmAreaStruct, file: LinuxFile, pgoff: n
   let fpin = false;
   if (pfn !== undefined) {
     why = 'page-cache-hit';
-    // do_async_mmap_readahead: the miss count decays (no PG_readahead marker in the model)
-    if (!(vma.vm_flags & VM_RAND_READ) && file.f_ra.mmap_miss > 0) file.f_ra.mmap_miss--;
+    if (!(flags & FAULT_FLAG_TRIED)) fpin = do_async_mmap_readahead(k, vma, file, pgoff, flags);
   } else {
     why = 'page-cache-miss';
     k.vmstat.pgmajfault++; // count_vm_event(PGMAJFAULT)

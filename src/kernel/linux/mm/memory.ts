@@ -24,7 +24,7 @@ import { anon_vma_prepare, page_add_file_rmap, page_add_new_anon_rmap, page_move
 import { shmem_fault, shmem_find_page } from './shmem.js';
 import { do_swap_page } from './swap_fault.js';
 import { thp_pmd_fault } from './huge_memory.js';
-import { fsglobals, is_regular_file } from '../fs/fs.js';
+import { fsglobals, is_regular_file, page_readahead } from '../fs/fs.js';
 import { filemap_fault, page_mkwrite } from './filemap.js';
 import { is_cow_mapping, vma_is_accessible, vma_is_anonymous } from './vma.js';
 
@@ -374,7 +374,7 @@ function do_fault_around(k: Kernel, vmf: VmFault): number {
     const pgoff = vma.vm_pgoff + (a - vma.vm_start) / 4096;
     if (pgoff >= file.size) break; // filemap_map_pages: nothing at or past EOF (i_size)
     const pfn = shmem_find_page(file, pgoff);
-    if (pfn < 0) continue;
+    if (pfn < 0 || page_readahead(file, pgoff)) continue; // next_uptodate_folio skips the readahead mark
     const pa = base + ((a - vmf.address) / 4096) * 8;
     if (!pte_none(read_lo(k, pa), read_hi(k, pa))) continue;
     k.memmap.get_page(pfn);

@@ -334,3 +334,33 @@ for (const v of VERSIONS) {
     assert.deepEqual(touch(k, s + 4096, 'write', 3n), { ok: false, err: 7 });
   });
 }
+
+describe('readahead marks (PG_readahead) and async readahead', () => {
+  const body = `  - file: {as: f, size: 80k}
+  - drop_caches: {}
+  - mmap: {as: m, addr: 0x200000000, length: 80k, prot: r, flags: [private, fixed], file: f}
+  - read: {addr: m}
+  - read: {addr: m+0xb000}
+  - read: {addr: m+0xc000}
+  - read: {addr: m+0xc000}`;
+  test('5.19 marks the read-around window clipped at EOF: page 12 of a 20-page file is left unmapped, and touching it starts an async readahead whose RETRY makes the fault major', () => {
+    const r = run('5.19', body);
+    assert.deepEqual(r.slice(3).map((x) => [x.minflt, x.majflt]), [[0, 1], [0, 0], [0, 1], [0, 0]]);
+  });
+  test('6.18 (ext4 large folios: page_cache_ra_order) counts the mark from the unclipped window: past EOF, so no mark and no fault', () => {
+    const r = run('6.18', body);
+    assert.deepEqual(r.slice(3).map((x) => [x.minflt, x.majflt]), [[0, 1], [0, 0], [0, 0], [0, 0]]);
+  });
+  test('6.18: a mark inside the file (a 64-page file) is skipped by fault-around; its hit reads the next window ahead and is minor (a VMA-lock RETRY without MAJOR sets no TRIED)', () => {
+    const r = run('6.18', `  - file: {as: f, size: 256k}
+  - drop_caches: {}
+  - mmap: {as: m, addr: 0x200000000, length: 256k, prot: r, flags: [private, fixed], file: f}
+  - read: {addr: m}
+  - read: {addr: m+0x17000}
+  - read: {addr: m+0x18000}
+  - read: {addr: m+0x19000}
+  - read: {addr: m+0x3f000}`);
+    // read-around [0, 32) marks page 24; fault-around of [16, 32) skips it; the hit on 24 reads [32, 64)
+    assert.deepEqual(r.slice(3).map((x) => [x.minflt, x.majflt]), [[0, 1], [1, 0], [1, 0], [0, 0], [1, 0]]);
+  });
+});
