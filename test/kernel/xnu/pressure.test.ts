@@ -54,8 +54,8 @@ test('checklist 36 / §9 row 15: a corrupt compressed page gives KERN_MEMORY_FAI
   assert.equal(r.mach_exception?.code, 9);
 });
 
-test('memorystatus: nothing to free kills the largest process with its log line; the survivor goes on', () => {
-  const { s, results } = session([
+test('checklist 39 + memorystatus: nothing to free kills the largest process with its log line; the waiting fault retries and succeeds', () => {
+  const { s, results, events } = session([
     '- fork: {as: child}', '- mmap: {as: big, length: 880k, prot: rw, flags: [private, anonymous]}', '- mlock: {addr: big, length: 880k}',
     '- mmap: {as: more, length: 160k, prot: rw, flags: [private, anonymous]}\n    proc: child', '- mlock: {addr: more, length: 160k}\n    proc: child',
   ], RAM);
@@ -63,6 +63,8 @@ test('memorystatus: nothing to free kills the largest process with its log line;
   assert.deepEqual(results[4]!.log, ['0.000 memorystatus: killing_top_process pid 100 [main] (vm-pageshortage 180) 880KB - memorystatus_available_pages: 4']);
   assert.equal(s.k.tasks[0]!.proc.exited, true);
   assert.equal(s.k.tasks[0]!.proc.p_xsig, 9);
+  assert.ok(decisions(events, 'vm_page_wait').includes('jetsam-freed'));
+  assert.ok(decisions(events, 'vm_fault_internal').includes('memory-shortage-retry'), 'MEMORY_SHORTAGE -> vm_page_wait -> RetryFault');
 });
 
 test('§9 row 16 (madvise_zero): FREE_REUSABLE, write, MADV_ZERO, PAGEOUT (ENOTSUP on RELEASE), MADV_ZERO: zeros each time', () => {
