@@ -381,7 +381,7 @@ function do_fault_around(k: Kernel, vmf: VmFault): number {
     do_set_pte(k, vmf, pfn, a, false);
     if (a === vmf.address) ret = VM_FAULT_NOPAGE;
   }
-  decision(k, 'do_fault_around', ret ? 'target-mapped' : 'target-not-cached');
+  decision(k, 'do_fault_around', ret ? 'target-mapped' : 'target-not-mapped'); // not cached, PG_readahead, or past EOF
   leave(k, 'do_fault_around', vmFaultName(ret));
   return ret;
 }
