@@ -106,9 +106,10 @@ function do_async_mmap_readahead(k: Kernel, vma: VmAreaStruct, file: LinuxFile, 
 
 /**
  * filemap_fault: the page at pgoff from the page cache. Past EOF → SIGBUS. A hit is minor (an
- * async readahead from the PG_readahead page returns RETRY: 5.19 then counts the fault major). A miss counts PGMAJFAULT and VM_FAULT_MAJOR, runs the sync readahead, and
- * reads the page itself if readahead did not; if the lock was dropped for the I/O the fault
- * returns RETRY (the caller retries with FAULT_FLAG_TRIED and finds the page cached).
+ * async readahead from the PG_readahead page returns RETRY: 5.19 then counts the fault major). A
+ * miss counts PGMAJFAULT and VM_FAULT_MAJOR, runs the sync readahead, and reads the page itself if
+ * readahead did not; if the lock was dropped for the I/O the fault returns RETRY (the caller
+ * retries with FAULT_FLAG_TRIED and finds the page cached).
  */
 export function filemap_fault(k: Kernel, vma: VmAreaStruct, file: LinuxFile, pgoff: number, flags: number): FaultPage {
   if (k.version !== '5.19') return __filemap_fault(k, vma, file, pgoff, flags);
