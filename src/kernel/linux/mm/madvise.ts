@@ -20,6 +20,7 @@ import { faultin_vma_page_range } from './gup.js';
 import { is_regular_file } from '../fs/fs.js';
 import { filemap_willneed } from './filemap.js';
 import { zap_page_range } from './memory_ranges.js';
+import { madvise_cold_or_pageout } from './vmscan.js';
 import { decision, enter, leave } from './mmtrace.js';
 import { find_vma, vma_is_anonymous, vma_lookup, vma_modify_flags, vma_next, vma_prev } from './vma.js';
 
@@ -108,9 +109,12 @@ function behave(k: Kernel, vma: VmAreaStruct, prev: VmAreaStruct | null, start: 
       // madvise_willneed on a disk file: vfs_fadvise(POSIX_FADV_WILLNEED) reads the range into the cache
       if (is_regular_file(vma.vm_file)) filemap_willneed(k, vma.vm_file, vma.vm_pgoff + (start - vma.vm_start) / 4096, (end - start) / 4096);
       return vma;
-    case M.MADV_COLD: case M.MADV_PAGEOUT: case M.MADV_REMOVE:
-      if (behavior === M.MADV_REMOVE && !(vma.vm_flags & VM_SHARED)) return -EINVAL;
-      return vma; // hints with no effect without swap or reclaim (FIXME: MADV_REMOVE does not punch shmem holes)
+    case M.MADV_COLD: case M.MADV_PAGEOUT:
+      madvise_cold_or_pageout(k, vma, start, end, behavior === M.MADV_PAGEOUT); // mm/vmscan.ts
+      return vma;
+    case M.MADV_REMOVE:
+      if (!(vma.vm_flags & VM_SHARED)) return -EINVAL;
+      return vma; // FIXME: MADV_REMOVE does not punch shmem holes
     case M.MADV_NORMAL: f &= ~(VM_RAND_READ | VM_SEQ_READ); break;
     case M.MADV_SEQUENTIAL: f = (f & ~VM_RAND_READ) | VM_SEQ_READ; break;
     case M.MADV_RANDOM: f = (f & ~VM_SEQ_READ) | VM_RAND_READ; break;

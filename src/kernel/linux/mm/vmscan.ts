@@ -15,7 +15,7 @@
 
 import { _PAGE_ACCESSED, _PAGE_DIRTY } from '../arch/x86/include/asm/pgtable_types.js';
 import { for_each_pte, pte_present, read_hi, read_lo, set_entry } from '../arch/x86/mm/pgtable.js';
-import { flush_tlb_page } from '../arch/x86/mm/tlb.js';
+import { flush_tlb_mm_range, flush_tlb_page } from '../arch/x86/mm/tlb.js';
 import { VM_LOCKED, type MmStruct, type VmAreaStruct } from '../include/linux/mm_types.js';
 import type { Kernel, TaskStruct } from '../types.js';
 import { vm_normal_page } from './memory.js';
@@ -139,6 +139,8 @@ interface ScanControl {
   nr_reclaimed: number;
   priority: number;
   rmap: Map<number, Rmap[]> | null;
+  /** reclaim_pages (MADV_PAGEOUT): the caller already cleared the accessed bits; do not check them. */
+  ignore_references?: boolean;
 }
 
 /** try_to_free_pages → do_try_to_free_pages: shrink the node at falling priority until enough is freed. */
@@ -268,10 +270,10 @@ function shrink_page(k: Kernel, sc: ScanControl, pfn: number): boolean {
   const why = ((): ShrinkPageReason => {
     if (f & (PG_head | PG_tail)) return 'thp';
     if (anon && !(f & (PG_anon | PG_swapcache))) return 'shmem';
-    const ref = page_referenced(k, sc, pfn);
+    const ref = sc.ignore_references ? 0 : page_referenced(k, sc, pfn);
     if (ref < 0) return 'mlocked';
     if (ref > 0 && anon) return 'activate-referenced'; // page_check_references: PAGEREF_ACTIVATE
-    if (ref > 0 || (!anon && st.referenced[pfn])) {
+    if (ref > 0 || (!anon && st.referenced[pfn] && !sc.ignore_references)) {
       if (st.referenced[pfn]) return 'activate-referenced';
       st.referenced[pfn] = 1;
       return 'keep-referenced-file';
@@ -347,6 +349,46 @@ function try_to_unmap(k: Kernel, sc: ScanControl, pfn: number): void {
   }
   if (anon) mm.flags[pfn]! &= ~PG_anon_exclusive;
   sc.rmap?.delete(pfn);
+}
+
+/**
+ * madvise_cold_or_pageout_pte_range (mm/madvise.c) and reclaim_pages: pages mapped only here lose
+ * their accessed bit; MADV_COLD moves them to the inactive list, MADV_PAGEOUT reclaims them at
+ * once (anon to swap if there is swap, clean file pages dropped). Returns the pages reclaimed.
+ */
+export function madvise_cold_or_pageout(k: Kernel, vma: VmAreaStruct, start: number, end: number, pageout: boolean): number {
+  const fn = pageout ? 'madvise_pageout' : 'madvise_cold';
+  enter(k, fn, 'mm/madvise.c');
+  const mm = k.memmap;
+  const pages: number[] = [];
+  let cleared = false;
+  for_each_pte(k, vma.vm_mm, start, end, (pa, addr) => {
+    const lo = read_lo(k, pa);
+    if (!pte_present(lo)) return;
+    const page = vm_normal_page(lo, read_hi(k, pa));
+    if (page < 0 || mm.mapcount[page] !== 1 || !(mm.flags[page]! & PG_lru) || mm.flags[page]! & (PG_head | PG_tail)) return;
+    if (lo & _PAGE_ACCESSED) {
+      set_entry(k, 'pt', pa, (lo & ~_PAGE_ACCESSED) >>> 0, read_hi(k, pa), addr); // ptep_test_and_clear_young
+      cleared = true;
+    }
+    if (pageout) pages.push(page);
+    else deactivate_page(k, page);
+  }, 'skip'); // a THP is left alone (Linux splits a partly covered one)
+  if (cleared) flush_tlb_mm_range(k, vma.vm_mm, start, end);
+  let freed = 0;
+  if (pageout) {
+    const sc: ScanControl = { nr_to_reclaim: pages.length, nr_reclaimed: 0, priority: 0, rmap: null, ignore_references: true };
+    const st = pressure(k);
+    st.in_reclaim = true;
+    try {
+      for (const pfn of pages) if (shrink_page(k, sc, pfn)) freed++;
+    } finally {
+      st.in_reclaim = false;
+    }
+  }
+  if (k.machine.trace.enabled) decision(k, fn, pageout ? 'reclaimed' : 'deactivated', `${pageout ? freed : pages.length} of the range's pages`);
+  leave(k, fn, String(freed));
+  return freed;
 }
 
 /** The scenario's `machine:` settings that live in the mm (swapon, THP sysfs, RLIMIT_STACK, stack_guard_gap=). */

@@ -137,3 +137,29 @@ for (const v of VERSIONS) {
     assert.deepEqual(checkInvariants(b), []);
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: MADV_PAGEOUT swaps out pages mapped only here (a major fault brings each back); after fork it leaves shared pages alone`, () => {
+    const b = bootPressure(v, { swap: '1m' });
+    const r = b.steps(`  - mmap: {as: a, length: 16k, prot: rw, flags: [private, anonymous]}
+  - write: {addr: a, value: 0x41}
+  - write: {addr: a+4k, value: 0x42}
+  - madvise: {addr: a, length: 16k, advice: pageout}
+  - read: {addr: a}
+  - read: {addr: a+4k}
+  - write: {addr: a+4k, value: 0x43}
+  - fork: {as: c}
+  - madvise: {addr: a, length: 16k, advice: pageout}
+  - read: {addr: a}
+    proc: c
+`);
+    const k = b.s.k;
+    assert.deepEqual([r[4]!.value, r[4]!.majflt, r[4]!.minflt], ['0x41', 1, 0], 'swap I/O: major');
+    assert.deepEqual([r[5]!.value, r[5]!.majflt, r[5]!.minflt], ['0x42', 0, 1], 'readahead brought it: a swap-cache hit');
+    assert.equal(r[6]!.minflt, v === '5.19' ? 1 : 0, '6.x mapped the exclusive page writable on the read');
+    assert.deepEqual(decisions(b.sink.events, 'madvise_pageout').slice(-1), ['reclaimed']);
+    assert.equal((r[9]!.minflt ?? 0) + (r[9]!.majflt ?? 0), 0, 'the shared pages stayed (mapcount 2)');
+    assert.equal(pressure(k).stat.pswpout, 2);
+    assert.deepEqual(checkInvariants(b), []);
+  });
+}
