@@ -11,7 +11,7 @@ import { for_each_pte, pte_none, pte_present, pte_pfn, read_hi, read_lo } from '
 import { vmas_of } from '../../../../src/kernel/linux/mm/vma.js';
 import { live_tasks, pressure } from '../../../../src/kernel/linux/mm/vmscan.js';
 import { is_swap_pte, pte_to_swp_entry } from '../../../../src/kernel/linux/mm/swapfile.js';
-import { PG_anon, PG_lru, PG_swapcache } from '../../../../src/kernel/linux/mm/page_alloc.js';
+import { PG_anon, PG_lru, PG_swapcache, PG_tail } from '../../../../src/kernel/linux/mm/page_alloc.js';
 import type { MmStruct } from '../../../../src/kernel/linux/include/linux/mm_types.js';
 import type { ThpEnabled } from '../../../../src/kernel/linux/mm/vmscan.js';
 
@@ -132,6 +132,9 @@ export function checkInvariants(b: Booted): string[] {
       if (mm.isFree(pfn)) bad.push(`pfn 0x${pfn.toString(16)} is on LRU list ${on} but free`);
       if (!(mm.flags[pfn]! & PG_lru)) bad.push(`pfn 0x${pfn.toString(16)} is on LRU list ${on} without PG_lru`);
     } else if (mm.flags[pfn]! & PG_lru && !mm.isFree(pfn)) bad.push(`pfn 0x${pfn.toString(16)} has PG_lru but is on no list`);
+    else if (mm.flags[pfn]! & (PG_anon | PG_swapcache) && !mm.isFree(pfn) && !(mm.flags[pfn]! & PG_tail)) {
+      bad.push(`pfn 0x${pfn.toString(16)}: an anon or swap-cache page on no LRU list (unaccounted for reclaim)`);
+    }
   }
   const sizes = [...st.lru.size].reduce((a, b) => a + b, 0);
   if (sizes !== onLists) bad.push(`LRU sizes add up to ${sizes} but ${onLists} pages are on lists`);
