@@ -479,6 +479,14 @@ function wp_page_copy(k: Kernel, vmf: VmFault, old: number): number {
   if (vmf_anon_prepare(k, vmf) !== 0) return copyFail(k, old);
   const pfn = mm.alloc_page(k, old < 0 ? 'alloc_zeroed_user_highpage_movable' : 'alloc_page_vma');
   if (pfn < 0) return copyFail(k, old);
+  if (read_lo(k, vmf.ptePa) !== vmf.orig_lo || read_hi(k, vmf.ptePa) !== vmf.orig_hi) {
+    // !pte_same after re-taking the PTL: the allocation's reclaim swapped the old page out. Let go; the access re-faults.
+    decision(k, 'wp_page_copy', 'pte-changed');
+    mm.put_page(k, pfn, 'wp_page_copy');
+    if (old >= 0) mm.put_page(k, old, 'wp_page_copy');
+    leave(k, 'wp_page_copy', '0');
+    return 0;
+  }
   if (old >= 0) k.machine.mem.copyFrame(old, pfn); // __wp_page_copy_user → copy_user_highpage
   const rss = vma.vm_mm.rss_stat;
   if (old < 0) rss.anon++;

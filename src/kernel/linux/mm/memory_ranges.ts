@@ -115,11 +115,13 @@ export function copy_page_range(k: Kernel, dst: VmAreaStruct, src: VmAreaStruct)
   for_each_pte(k, srcMm, src.vm_start, src.vm_end, (pa, addr) => {
     if (err) return;
     let lo = read_lo(k, pa);
-    const hi = read_hi(k, pa);
+    let hi = read_hi(k, pa);
     if (pte_none(lo, hi)) return;
     const pmdPa = walk_alloc(k, dstMm, addr, 2);
     const dpa = pmdPa < 0 ? -1 : pte_alloc(k, pmdPa, addr);
     if (dpa < 0) { err = -12; return; }
+    lo = read_lo(k, pa); // the table allocation may have reclaimed (swapped out) this very page: read it again
+    hi = read_hi(k, pa);
     if (!pte_present(lo)) { // copy_nonpresent_pte: a swap entry
       const e = copy_swap_pte(k, dstMm, lo, hi, pa, addr);
       set_entry(k, 'pt', dpa, e.lo, e.hi, addr);
