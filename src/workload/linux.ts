@@ -202,6 +202,8 @@ export class LinuxSession {
       }
       case 'file': {
         const a = step.args;
+        const MAX = 64 << 20;
+        if (a.size !== undefined && a.size > BigInt(MAX)) throw new StepError('a file is at most 64 MiB in the model');
         let data: Uint8Array;
         if (a.content !== undefined && 'host' in a.content) {
           if (!this.opts.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
@@ -220,7 +222,7 @@ export class LinuxSession {
             for (let i = 0; i < data.length; i++) data[i] = pat[i % pat.length]!;
           }
         }
-        if (data.length > 64 << 20) throw new StepError('a file is at most 64 MiB in the model');
+        if (data.length > MAX) throw new StepError('a file is at most 64 MiB in the model');
         create_file(this.k, a.as, data, a.fs === 'tmpfs');
         return { ...ok, ret: hex(BigInt(data.length)) };
       }

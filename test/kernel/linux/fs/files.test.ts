@@ -364,3 +364,8 @@ describe('readahead marks (PG_readahead) and async readahead', () => {
     assert.deepEqual(r.slice(3).map((x) => [x.minflt, x.majflt]), [[0, 1], [1, 0], [1, 0], [0, 0], [1, 0]]);
   });
 });
+
+test('a file larger than 64 MiB is a step error before anything is allocated', () => {
+  const [r] = runScenario(scenario('  - file: {as: f, size: 1g}'), { kernels: ['linux-6.18'], trace: false });
+  assert.match(r!.results[0]!.message!, /files\.yaml:3:\d+: a file is at most 64 MiB in the model/);
+});
