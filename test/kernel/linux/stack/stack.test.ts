@@ -81,4 +81,14 @@ for (const v of VERSIONS) {
     const [f] = b.steps(`  - mmap: {as: h2, addr: 0x7ffffe000000, length: 4k, prot: rw, flags: [private, anonymous]}\n`);
     assert.equal(f!.ret, '0x7ffffe000000', 'a hint outside the gap is taken');
   });
+
+  test(`linux ${v}: checklist 44/45: brk keeps stack_guard_gap below a GROWSDOWN mapping above the heap`, () => {
+    const b = boot(v);
+    const r = b.steps(`  - mmap: {as: g, addr: 0x605000, length: 4k, prot: rw, flags: [private, anonymous, fixed, growsdown]}
+  - brk: {addr: 0x505000}
+  - brk: {addr: 0x405000+0x80000}
+`);
+    assert.equal(r[1]!.ret, '0x405000', 'brk0 + 1 MiB reaches into the 1 MiB gap below g: the old break comes back');
+    assert.equal(r[2]!.ret, '0x485000', 'brk0 + 512 KiB stays below the gap (vm_start_gap = 0x505000): the new break');
+  });
 }
