@@ -24,11 +24,12 @@ import { out_of_memory } from './oom_kill.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_head, PG_lru, PG_shmem, PG_swapbacked, PG_swapcache, PG_tail } from './page_alloc.js';
 import { page_remove_rmap } from './rmap.js';
 import {
-  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, Lruvec, activate_page, deactivate_page, move_to_unevictable,
+  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, Lruvec, activate_page, deactivate_page, move_to_unevictable, page_lru,
 } from './swap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { swap_duplicate, swap_totals, swap_writepage, swapon, swp_entry_to_pte, type SwapInfo } from './swapfile.js';
 import { mmglobals } from './mm_init.js';
+import { fsglobals } from '../fs/fs.js';
 import { setup_pku } from '../arch/x86/mm/pkeys.js';
 import { vmas_of } from './vma.js';
 
@@ -143,11 +144,45 @@ interface ScanControl {
   ignore_references?: boolean;
 }
 
+/**
+ * lru_add_drain: pages handed to the LRU in a per-CPU batch join their list now. In the model the
+ * page cache (fs/fs.ts add_to_page_cache) marks its pages PG_lru without a list; they join the
+ * inactive file list here, before reclaim looks at the lists.
+ */
+export function lru_add_drain(k: Kernel): void {
+  const st = pressure(k);
+  const mm = k.memmap;
+  for (let pfn = 1; pfn < mm.totalPages; pfn++) {
+    if (mm.flags[pfn]! & PG_lru && st.lru.on[pfn] === -1 && !mm.isFree(pfn)) st.lru.add(pfn, page_lru(mm.flags[pfn]!));
+  }
+}
+
+/**
+ * __remove_mapping for a page-cache page of the simulated disk fs (the default when the page cache
+ * registered nothing): a clean page nobody maps or holds leaves its inode's i_pages and the cache's
+ * reference goes (the page is freed). tmpfs pages are swap-backed and never get here.
+ */
+function remove_page_cache_page(k: Kernel, pfn: number): boolean {
+  const mm = k.memmap;
+  if (mm.flags[pfn]! & PG_dirty || mm.mapcount[pfn]! > 0 || mm.refcount[pfn] !== 1) return false;
+  for (const inode of fsglobals(k).inodes.values()) {
+    for (const [index, p] of inode.i_mapping.i_pages) {
+      if (p !== pfn) continue;
+      inode.i_mapping.i_pages.delete(index);
+      inode.i_mapping.readahead.delete(index);
+      mm.put_page(k, pfn, '__remove_mapping');
+      return true;
+    }
+  }
+  return false;
+}
+
 /** try_to_free_pages → do_try_to_free_pages: shrink the node at falling priority until enough is freed. */
 export function try_to_free_pages(k: Kernel, nr_to_reclaim = SWAP_CLUSTER_MAX): number {
   enter(k, 'try_to_free_pages', 'mm/vmscan.c');
   const st = pressure(k);
   st.stat.allocstall++;
+  lru_add_drain(k);
   const sc: ScanControl = { nr_to_reclaim, nr_reclaimed: 0, priority: DEF_PRIORITY, rmap: null };
   for (; sc.priority >= 0 && sc.nr_reclaimed < sc.nr_to_reclaim; sc.priority--) shrink_lruvec(k, sc);
   leave(k, 'try_to_free_pages', String(sc.nr_reclaimed));
@@ -283,7 +318,7 @@ function shrink_page(k: Kernel, sc: ScanControl, pfn: number): boolean {
     if (mm.mapcount[pfn]! > 0) return 'still-referenced';
     if (anon) return pageout_anon(k, pfn);
     if (mm.flags[pfn]! & PG_dirty) return 'dirty-file';
-    return st.file_ops?.remove_mapping(k, pfn) ? 'dropped-clean-file' : 'file-kept';
+    return (st.file_ops ? st.file_ops.remove_mapping(k, pfn) : remove_page_cache_page(k, pfn)) ? 'dropped-clean-file' : 'file-kept';
   })();
   if (k.machine.trace.enabled) decision(k, 'shrink_page_list', why, `pfn 0x${pfn.toString(16)}`);
   switch (why) {

@@ -163,3 +163,21 @@ for (const v of VERSIONS) {
     assert.deepEqual(checkInvariants(b), []);
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: reclaim drops clean page-cache pages (file LRU first); a later read of one is a page-cache miss: major`, () => {
+    const b = bootPressure(v, { ram: '1m', swap: '2m' });
+    const r = b.steps(`  - file: {as: f, size: 128k, content: "abcd"}
+  - mmap: {as: m, length: 128k, prot: r, flags: [private], file: f}
+  - read: {addr: m}
+  - read: {addr: m+64k}
+  - mmap: {as: a, length: 1m, prot: rw, flags: [private, anonymous, populate]}
+  - read: {addr: m+68k}
+`);
+    assert.deepEqual([r[2]!.minflt, r[3]!.minflt], [1, 1], 'cached: minor (fault-around maps 16 pages)');
+    assert.ok(decisions(b.sink.events, 'shrink_page_list').includes('dropped-clean-file'));
+    assert.deepEqual([r[5]!.value, r[5]!.majflt, r[5]!.minflt], ['0x61', 1, 0], 'the page was dropped: read from the disk again');
+    assert.ok(b.s.k.current.mm!.rss_stat.swapents > 0, 'anon pages went to swap too');
+    assert.deepEqual(checkInvariants(b), []);
+  });
+}
