@@ -5,22 +5,24 @@
 // exclusive (the swap PTE's exclusive bit, or refcount 1) is mapped writable at once on a write
 // fault, and in 6.x also on a read fault of a VM_WRITE mapping.
 // Simplified: no migration/device/hwpoison/marker entries (a non-swap entry is a bad PTE →
-// SIGBUS), no SWP_SYNCHRONOUS_IO bypass, no lock_page_or_retry (no RETRY), no KSM.
+// SIGBUS), no SWP_SYNCHRONOUS_IO bypass, no KSM; a page is locked only for its own read.
 
 import { _PAGE_DIRTY, _PAGE_RW } from '../arch/x86/include/asm/pgtable_types.js';
 import { pfn_hi, pfn_lo, set_entry } from '../arch/x86/mm/pgtable.js';
 import {
-  FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_LOCKED, VM_WRITE, type MmStruct, type VmAreaStruct,
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_RETRY_NOWAIT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE,
+  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_LOCKED, VM_WRITE, type MmStruct, type VmAreaStruct,
 } from '../include/linux/mm_types.js';
 import type { Kernel } from '../types.js';
-import { do_wp_page, type VmFault } from './memory.js';
+import { do_wp_page, vma_end_read, type VmFault } from './memory.js';
+import { mmap_read_unlock } from '../include/linux/mmap_lock.js';
 import { decision, enter, leave, vmFaultName } from './mmtrace.js';
 import { PG_anon, PG_anon_exclusive, PG_mlocked } from './page_alloc.js';
 import { lookup_swap_cache, swapin_readahead, try_to_free_swap } from './swap_state.js';
 import { pte_swp_exclusive, pte_to_swp_entry, swap_duplicate, swap_free, vm_swap_full, swp_entry_to_pte } from './swapfile.js';
 import { pressure } from './vmscan.js';
 
-export type SwapPageReason = 'bad-swap-entry' | 'swapcache-hit' | 'swapin-io' | 'swapin-oom';
+export type SwapPageReason = 'bad-swap-entry' | 'swapcache-hit' | 'swapin-io' | 'swapin-oom' | 'lock-page-or-retry';
 
 /**
  * should_try_to_free_swap: leave the swap cache now if swap is over half full, the VMA is locked,
@@ -66,9 +68,31 @@ export function do_swap_page(k: Kernel, vmf: VmFault): number {
     ret = VM_FAULT_OOM;
   }
   if (tr) decision(k, 'do_swap_page', why, `swap slot 0x${off.toString(16)}`);
-  if (page >= 0) ret |= map_swapped_page(k, vmf, page, off);
+  if (why === 'swapin-io' && lock_page_or_retry(k, vmf)) {
+    mm.put_page(k, page, 'do_swap_page'); // out_release: the page stays in the swap cache for the retry
+    ret |= VM_FAULT_RETRY;
+  } else if (page >= 0) {
+    ret |= map_swapped_page(k, vmf, page, off);
+  }
   if (tr) leave(k, 'do_swap_page', vmFaultName(ret));
   return ret;
+}
+
+/**
+ * lock_page_or_retry (5.19; 6.x folio_lock_or_retry) on a page whose read was just submitted: it is
+ * locked until the I/O completes, so a first attempt that may retry drops its lock
+ * (release_fault_lock: the VMA lock in 6.x, else mmap_lock), waits, and returns RETRY; the retry
+ * finds the page in the swap cache and counts as major (FAULT_FLAG_TRIED, checklist 23). A fault
+ * that may not retry (GUP in the model, RETRY_NOWAIT, a second attempt) just waits for the lock.
+ * True when the fault must return RETRY.
+ */
+function lock_page_or_retry(k: Kernel, vmf: VmFault): boolean {
+  const f = vmf.flags;
+  if (!(f & FAULT_FLAG_ALLOW_RETRY) || f & (FAULT_FLAG_TRIED | FAULT_FLAG_RETRY_NOWAIT) || !(f & FAULT_FLAG_USER)) return false;
+  if (f & FAULT_FLAG_VMA_LOCK) vma_end_read(k, vmf.vma);
+  else mmap_read_unlock(k, vmf.vma.vm_mm);
+  decision(k, 'do_swap_page', 'lock-page-or-retry', 'the page is locked for I/O: drop the lock, wait, VM_FAULT_RETRY');
+  return true;
 }
 
 /** The second half of do_swap_page: drop the slot reference, map the page, finish a write. */

@@ -56,7 +56,7 @@ for (const v of VERSIONS) {
     assert.deepEqual(checkInvariants(b), []);
   });
 
-  test(`linux ${v}: checklist 22: a swap-in that needs I/O is major (PGMAJFAULT), a swap-cache hit (readahead) is minor`, () => {
+  test(`linux ${v}: checklist 22/23: a swap-in that needs I/O is major (PGMAJFAULT, RETRY then TRIED), a swap-cache hit (readahead) is minor`, () => {
     const b = bootPressure(v, { ram: '2m', swap: '4m', trace: false });
     b.steps(A + writePages('a', 512));
     const k = b.s.k;
@@ -67,7 +67,11 @@ for (const v of VERSIONS) {
     assert.deepEqual([first!.minflt, first!.majflt, first!.value], [0, 1, '0x1']);
     assert.deepEqual([second!.minflt, second!.majflt, second!.value], [1, 0, '0x2']);
     assert.equal(k.vmstat.pgmajfault, pgmaj + 1);
-    assert.deepEqual(decisions(b.sink.events, 'do_swap_page').filter((d) => d.startsWith('swap')), ['swapin-io', 'swapcache-hit']);
+    // checklist 23: the read leaves the page locked for I/O, so the first attempt drops the lock and
+    // returns RETRY|MAJOR; the retry (FAULT_FLAG_TRIED) hits the swap cache and counts as major.
+    assert.deepEqual(decisions(b.sink.events, 'do_swap_page').filter((d) => d.startsWith('swap') || d.startsWith('lock')),
+      ['swapin-io', 'lock-page-or-retry', 'swapcache-hit', 'swapcache-hit']);
+    assert.equal(first!.faults!.length, 1, 'one #PF: the retry is inside do_user_addr_fault');
     // 5.19 maps a read swap-in read-only; 6.x maps an exclusive page writable at once.
     assert.equal(first!.page!.writable, v !== '5.19');
     assert.equal(first!.page!.dirty, false);
