@@ -3,7 +3,7 @@
 // unevictable, in the one lruvec of the one node. New anon pages join the inactive anon list
 // (lru_cache_add_inactive_or_unevictable), page-cache pages the inactive file list
 // (lru_cache_add / folio_add_lru); mark_page_accessed promotes on the second touch.
-// Simplified: no per-CPU lru_add batches (pages join at once: the `lru_add_drain` that do_wp_page
+// Simplified: no per-CPU lru_add batches for anon pages (they join at once: the `lru_add_drain` that do_wp_page
 // does is a no-op), no MGLRU (6.1+ CONFIG_LRU_GEN, off by default), no memcg lruvecs.
 // Lists are doubly linked through two Int32Arrays keyed by PFN; the head is the newest page.
 
@@ -144,6 +144,19 @@ export function move_to_unevictable(k: Kernel, pfn: number): void {
   k.memmap.flags[pfn]! |= PG_unevictable;
   add_page_to_lru_list(k, pfn);
   decision(k, 'shrink_page_list', 'mlocked-unevictable');
+}
+
+/**
+ * lru_add_drain: pages handed to the LRU in a per-CPU batch join their list now. In the model the
+ * page cache (fs/fs.ts add_to_page_cache) marks its pages PG_lru without a list; they join the
+ * inactive file list here, before reclaim looks at the lists.
+ */
+export function lru_add_drain(k: Kernel): void {
+  const st = pressure(k);
+  const mm = k.memmap;
+  for (let pfn = 1; pfn < mm.totalPages; pfn++) {
+    if (mm.flags[pfn]! & PG_lru && st.lru.on[pfn] === -1 && !mm.isFree(pfn)) st.lru.add(pfn, page_lru(mm.flags[pfn]!));
+  }
 }
 
 /** Whether a page counts as anon for the LRU (PageSwapBacked && PageAnon). */

@@ -24,7 +24,7 @@ import { out_of_memory } from './oom_kill.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_head, PG_lru, PG_shmem, PG_swapbacked, PG_swapcache, PG_tail } from './page_alloc.js';
 import { page_remove_rmap } from './rmap.js';
 import {
-  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, Lruvec, activate_page, deactivate_page, move_to_unevictable, page_lru,
+  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, Lruvec, activate_page, deactivate_page, lru_add_drain, move_to_unevictable,
 } from './swap.js';
 import { add_to_swap, delete_from_swap_cache } from './swap_state.js';
 import { swap_duplicate, swap_totals, swap_writepage, swapon, swp_entry_to_pte, type SwapInfo } from './swapfile.js';
@@ -142,19 +142,6 @@ interface ScanControl {
   rmap: Map<number, Rmap[]> | null;
   /** reclaim_pages (MADV_PAGEOUT): the caller already cleared the accessed bits; do not check them. */
   ignore_references?: boolean;
-}
-
-/**
- * lru_add_drain: pages handed to the LRU in a per-CPU batch join their list now. In the model the
- * page cache (fs/fs.ts add_to_page_cache) marks its pages PG_lru without a list; they join the
- * inactive file list here, before reclaim looks at the lists.
- */
-export function lru_add_drain(k: Kernel): void {
-  const st = pressure(k);
-  const mm = k.memmap;
-  for (let pfn = 1; pfn < mm.totalPages; pfn++) {
-    if (mm.flags[pfn]! & PG_lru && st.lru.on[pfn] === -1 && !mm.isFree(pfn)) st.lru.add(pfn, page_lru(mm.flags[pfn]!));
-  }
 }
 
 /**
