@@ -229,6 +229,26 @@ export function __split_huge_pmd(k: Kernel, mm: MmStruct, pmdPa: number, haddr: 
 }
 
 /**
+ * zap_huge_pmd: a PMD leaf wholly inside the zapped range is cleared as one (no split): each
+ * subpage loses this mapping and its reference after the flush (the gather's `pages`), and
+ * MM_ANONPAGES drops by 512; the huge zero page is just unmapped. Returns the pages to free.
+ */
+export function zap_huge_pmd(k: Kernel, mm: MmStruct, pmdPa: number, haddr: number): number[] {
+  const lo = read_lo(k, pmdPa);
+  const pfn = entry_pfn(lo, read_hi(k, pmdPa));
+  set_entry(k, 'pd', pmdPa, 0, 0, haddr); // pmdp_huge_get_and_clear_full
+  decision(k, 'zap_huge_pmd', is_huge_zero_pfn(k, pfn) ? 'huge-zero-page' : 'thp');
+  if (is_huge_zero_pfn(k, pfn)) return [];
+  const pages: number[] = [];
+  for (let i = 0; i < HPAGE_PMD_NR; i++) {
+    k.memmap.mapcount[pfn + i]!--;
+    pages.push(pfn + i);
+  }
+  mm.rss_stat.anon -= HPAGE_PMD_NR;
+  return pages;
+}
+
+/**
  * copy_huge_pmd (fork): the child maps the same THP (every subpage gains a reference and a
  * mapping and loses exclusivity) and both PMDs are write-protected; the huge zero page is shared
  * as is. 0 or -ENOMEM.

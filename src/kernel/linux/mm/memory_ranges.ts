@@ -14,7 +14,7 @@ import { page_dup_file_rmap, page_remove_rmap, page_try_dup_anon_rmap } from './
 import { vm_normal_page } from './memory.js';
 import { is_cow_mapping } from './vma.js';
 import { copy_swap_pte, zap_swap_pte } from './swap_fault.js';
-import { copy_huge_pmd, pmd_trans_huge } from './huge_memory.js';
+import { copy_huge_pmd, pmd_trans_huge, zap_huge_pmd } from './huge_memory.js';
 
 /** struct mmu_gather, reduced: the range whose PTEs were cleared and the pages to free after the flush. */
 export interface MmuGather {
@@ -47,6 +47,15 @@ export function unmap_page_range(k: Kernel, tlb: MmuGather, vma: VmAreaStruct, s
   const mm = vma.vm_mm;
   const mem = k.memmap;
   let zapped = 0;
+  // zap_pmd_range: a huge PMD wholly inside [start, end) goes as one (zap_huge_pmd); a partly covered one is split by for_each_pte.
+  for (let h = Math.ceil(start / PMD_SIZE) * PMD_SIZE; h + PMD_SIZE <= end; h += PMD_SIZE) {
+    const pmdPa = walk_existing(k, mm, h, 2);
+    if (pmdPa < 0 || !pmd_trans_huge(read_lo(k, pmdPa))) continue;
+    tlb.pages.push(...zap_huge_pmd(k, mm, pmdPa, h));
+    if (h < tlb.start) tlb.start = h;
+    if (h + PMD_SIZE > tlb.end) tlb.end = h + PMD_SIZE;
+    zapped += 512;
+  }
   for_each_pte(k, mm, start, end, (pa, addr) => {
     const lo = read_lo(k, pa);
     const hi = read_hi(k, pa);

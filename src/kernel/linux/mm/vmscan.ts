@@ -259,8 +259,7 @@ function page_referenced(k: Kernel, sc: ScanControl, pfn: number): number {
 function shrink_active_list(k: Kernel, sc: ScanControl, active: number, n: number): void {
   const mm = k.memmap;
   for (const pfn of pressure(k).lru.oldest(active, n)) {
-    if (mm.flags[pfn]! & (PG_head | PG_tail)) continue;
-    const ref = page_referenced(k, sc, pfn);
+    const ref = page_referenced(k, sc, pfn); // (a THP head has no PTEs: it cycles through the lists, never reclaimed)
     if (ref < 0) move_to_unevictable(k, pfn);
     else deactivate_page(k, pfn); // even referenced ones: only VM_EXEC file pages stay (no exec file pages here)
   }

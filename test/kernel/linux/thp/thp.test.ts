@@ -86,8 +86,10 @@ for (const v of VERSIONS) {
     assert.equal(r[3]!.minflt, 0, 'still mapped after the split');
     assert.equal(r[4]!.signal?.code, 1, 'the unmapped page: SEGV_MAPERR');
     assert.equal(b.s.k.current.mm!.rss_stat.anon, 2 + 511);
-    b.steps(`  - munmap: {addr: m, length: 4m}\n`);
+    b.steps(`  - write: {addr: m+2m, value: 8}\n  - munmap: {addr: m, length: 4m}\n`);
     assert.equal(b.s.k.current.mm!.rss_stat.anon, 2);
+    assert.deepEqual(decisions(b.sink.events, 'zap_huge_pmd'), ['thp'], 'the whole second THP went as one PMD');
+    assert.equal(pressure(b.s.k).stat.thp_split_pmd, 1, 'only the partial munmap split');
     assert.ok(b.s.k.memmap.nr_free >= free0 - 2, 'the THP frames and the split table are free again');
   });
 }
