@@ -257,7 +257,6 @@ function page_referenced(k: Kernel, sc: ScanControl, pfn: number): number {
 
 /** shrink_active_list: age the oldest active pages onto the inactive list (accessed bits cleared). */
 function shrink_active_list(k: Kernel, sc: ScanControl, active: number, n: number): void {
-  const mm = k.memmap;
   for (const pfn of pressure(k).lru.oldest(active, n)) {
     const ref = page_referenced(k, sc, pfn); // (a THP head has no PTEs: it cycles through the lists, never reclaimed)
     if (ref < 0) move_to_unevictable(k, pfn);
