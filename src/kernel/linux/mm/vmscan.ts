@@ -423,6 +423,7 @@ export interface MmBootSettings {
 
 /** Apply them after boot, before the first process is created. Throws RangeError on a bad value. */
 export function mm_boot_settings(k: Kernel, s: MmBootSettings): void {
+  pressure(k); // the allocator's slow path (reclaim, OOM) from the start, not from the first LRU page
   const g = mmglobals(k);
   if (s.rlimitStack !== undefined) g.rlim.stack = s.rlimitStack;
   if (s.stackGuardGapPages !== undefined) g.stack_guard_gap = s.stackGuardGapPages * 4096;
