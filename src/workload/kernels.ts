@@ -63,7 +63,7 @@ export const KERNELS: readonly KernelInfo[] = [
   },
   ...(['6.18', '5.19'] as const).map((v: LinuxVersion): KernelInfo => ({
     name: `linux-${v}`,
-    description: `Linux ${v} x86_64: IDT/entry_64.S with PTI, arch/x86/mm/fault.c, mm/memory.c, signals`,
+    description: `Linux ${v} x86_64: IDT/entry_64.S with PTI, arch/x86/mm/fault.c, mm/memory.c, signals; files, swap and reclaim, OOM, THP, pkeys`,
     ops: [...LINUX_OPS, ...LINUX_PKEY_OPS],
     create(cfg, sink, seed, opts) {
       const machine = machineFor(cfg);
