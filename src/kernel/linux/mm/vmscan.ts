@@ -293,11 +293,11 @@ function shrink_page(k: Kernel, sc: ScanControl, pfn: number): boolean {
     const ref = sc.ignore_references ? 0 : page_referenced(k, sc, pfn);
     if (ref < 0) return 'mlocked';
     if (ref > 0 && anon) return 'activate-referenced'; // page_check_references: PAGEREF_ACTIVATE
-    if (ref > 0 || (!anon && st.referenced[pfn] && !sc.ignore_references)) {
+    if (ref > 0) { // page_check_references for a file page: PG_referenced already (or VM_EXEC) → activate, else keep once
       if (st.referenced[pfn]) return 'activate-referenced';
       st.referenced[pfn] = 1;
       return 'keep-referenced-file';
-    }
+    } // unreferenced by PTEs: reclaim, even with PG_referenced (PAGEREF_RECLAIM_CLEAN)
     if (anon && !(f & PG_swapcache) && !add_to_swap(k, pfn)) return 'no-swap';
     try_to_unmap(k, sc, pfn);
     if (mm.mapcount[pfn]! > 0) return 'still-referenced';
