@@ -7,7 +7,8 @@ import type { LinuxVersion } from '../../../../src/kernel/linux/types.js';
 import { LinuxSession } from '../../../../src/workload/linux.js';
 import type { StepResult } from '../../../../src/workload/result.js';
 import { parseScenario } from '../../../../src/workload/scenario/parse.js';
-import { for_each_pte, pte_none, pte_present, pte_pfn, read_hi, read_lo } from '../../../../src/kernel/linux/arch/x86/mm/pgtable.js';
+import { entry_pfn, for_each_pte, pte_none, pte_present, pte_pfn, read_hi, read_lo, walk_existing } from '../../../../src/kernel/linux/arch/x86/mm/pgtable.js';
+import { is_huge_zero_pfn, pmd_trans_huge } from '../../../../src/kernel/linux/mm/huge_memory.js';
 import { vmas_of } from '../../../../src/kernel/linux/mm/vma.js';
 import { live_tasks, pressure } from '../../../../src/kernel/linux/mm/vmscan.js';
 import { lru_add_drain } from '../../../../src/kernel/linux/mm/swap.js';
@@ -90,6 +91,14 @@ export function checkInvariants(b: Booted): string[] {
     let swapents = 0;
     let anon = 0;
     for (const vma of vmas_of(m)) {
+      for (let h = Math.ceil(vma.vm_start / 0x200000) * 0x200000; h + 0x200000 <= vma.vm_end; h += 0x200000) {
+        const pmdPa = walk_existing(k, m, h, 2);
+        if (pmdPa < 0 || !pmd_trans_huge(read_lo(k, pmdPa))) continue;
+        const head = entry_pfn(read_lo(k, pmdPa), read_hi(k, pmdPa));
+        if (is_huge_zero_pfn(k, head)) continue;
+        anon += 512;
+        for (let i = 0; i < 512; i++) if (mm.isFree(head + i)) bad.push(`pid ${t.pid} 0x${h.toString(16)}: a huge PMD over free pfn 0x${(head + i).toString(16)}`);
+      }
       for_each_pte(k, m, vma.vm_start, vma.vm_end, (pa, addr) => {
         const lo = read_lo(k, pa);
         const hi = read_hi(k, pa);
