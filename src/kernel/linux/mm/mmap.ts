@@ -17,6 +17,7 @@ import {
 } from '../include/uapi/asm-generic/mman-common.js';
 import type { Kernel } from '../types.js';
 import { mm_populate } from './gup.js';
+import { execute_only_pkey } from '../arch/x86/mm/pkeys.js';
 import { tlb_finish_mmu, tlb_gather_mmu, unmap_page_range } from './memory_ranges.js';
 import { mmglobals, rlimit } from './mm_init.js';
 import { decision, enter, leave, srcOf } from './mmtrace.js';
@@ -166,7 +167,8 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
     return fail('bad-map-type', EINVAL);
   }
   if (flags & MAP_NORESERVE) vm_flags |= VM_NORESERVE; // sysctl_overcommit_memory != OVERCOMMIT_NEVER
-  const ret = mmap_region(k, mm, addr, len, vm_flags, pgoff, file);
+  const pkey = prot === PROT_EXEC ? Math.max(0, execute_only_pkey(k, mm)) : 0; // PROT_EXEC only: the execute-only pkey
+  const ret = mmap_region(k, mm, addr, len, vm_flags, pgoff, file, pkey);
   const populate = ret >= 0 && ((vm_flags & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) ? len : 0;
   decision(k, 'do_mmap', 'mapped' satisfies DoMmapReason);
   leave(k, 'do_mmap', errName(ret));
@@ -174,7 +176,7 @@ export function do_mmap(k: Kernel, addr0: number, len0: number, prot: number, fl
 }
 
 /** mmap_region: unmap what is in the way (MAP_FIXED), merge with a neighbour or make a new VMA. */
-export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, flags0: number, pgoff: number, file: LinuxFile | null = null): number {
+export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, flags0: number, pgoff: number, file: LinuxFile | null = null, pkey = 0): number {
   enter(k, 'mmap_region', srcOf(k, 'mm/mmap.c', 'mm/vma.c'));
   let vm_flags = flags0;
   const end = addr + len;
@@ -191,9 +193,10 @@ export function mmap_region(k: Kernel, mm: MmStruct, addr: number, len: number, 
   const next = find_vma(k, mm, addr);
   const prev = vma_prev(mm, next);
   let vma: VmAreaStruct | null = null;
-  if (file || !(vm_flags & VM_SHARED)) vma = vma_merge(k, mm, prev, addr, end, { flags: vm_flags, pkey: 0, anon_vma: null, file, pgoff });
+  if (file || !(vm_flags & VM_SHARED)) vma = vma_merge(k, mm, prev, addr, end, { flags: vm_flags, pkey, anon_vma: null, file, pgoff });
   if (!vma) {
     vma = vm_area_alloc(mm, addr, end, vm_flags, pgoff);
+    vma.vm_pkey = pkey;
     if (file) { // vma->vm_file = get_file(file); call_mmap → ext4_file_mmap (ext4_file_vm_ops) or shmem_mmap (shmem_vm_ops)
       vma.vm_file = file;
       vma.vm_ops = file.f_inode.tmpfs ? 'shmem' : 'filemap';

@@ -24,7 +24,7 @@ import { vm_normal_page } from './memory.js';
 import { may_expand_vm, vm_stat_account } from './mmap.js';
 import { decision, enter, leave } from './mmtrace.js';
 import { PG_anon, PG_anon_exclusive } from './page_alloc.js';
-import { mm_pkey_is_allocated } from '../arch/x86/mm/pkeys.js';
+import { arch_override_mprotect_pkey, mm_pkey_is_allocated } from '../arch/x86/mm/pkeys.js';
 import { find_vma, vma_modify_flags, vma_next, vma_prev, vma_set_page_prot, vma_wants_writenotify } from './vma.js';
 
 export type MprotectReason = 'grows-both' | 'unaligned' | 'len-zero' | 'wraps' | 'bad-prot' | 'no-vma' | 'hole' | 'beyond-vm-may' |
@@ -82,7 +82,7 @@ function do_mprotect_pkey(k: Kernel, start0: number, len0: number, prot0: number
     // newflags >> 4 puts VM_MAY* where VM_* are: asking for more than VM_MAY* allows is EACCES.
     if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) return out(-EACCES, 'beyond-vm-may');
     const tmp = Math.min(vma.vm_end, end);
-    const r = mprotect_fixup(k, vma, prev, nstart, tmp, newflags, pkey === -1 ? vma.vm_pkey : pkey);
+    const r = mprotect_fixup(k, vma, prev, nstart, tmp, newflags, arch_override_mprotect_pkey(k, vma, prot, pkey));
     if (typeof r === 'number') return out(r, 'fixup-failed');
     prev = r;
     nstart = tmp;

@@ -74,3 +74,24 @@ for (const v of VERSIONS) {
     assert.match(r[1]!.message!, /#UD/);
   });
 }
+
+for (const v of VERSIONS) {
+  test(`linux ${v}: with PKU, PROT_EXEC-only memory gets the execute-only pkey: fetches run, reads are SEGV_PKUERR; mprotect back to rx restores key 0`, () => {
+    const b = bootPressure(v, { pku: true });
+    const r = b.steps(`  - mmap: {as: x, length: 4k, prot: x, flags: [private, anonymous]}
+  - exec: {addr: x}
+  - read: {addr: x}
+  - mprotect: {addr: x, length: 4k, prot: rx}
+  - read: {addr: x}
+  - mmap: {as: w, length: 4k, prot: rw, flags: [private, anonymous]}
+  - mprotect: {addr: w, length: 4k, prot: x}
+  - read: {addr: w}
+`);
+    assert.equal(r[1]!.outcome, 'ok', 'PKRU does not apply to instruction fetches');
+    assert.deepEqual([r[2]!.signal?.code, r[2]!.signal?.pkey], [4, 1], 'the execute-only key is 1 and access-disabled');
+    assert.equal(r[4]!.outcome, 'ok', 'rx: back to key 0');
+    assert.deepEqual([r[7]!.signal?.code, r[7]!.signal?.pkey], [4, 1], 'mprotect(PROT_EXEC) reuses the same key');
+    const nopku = bootPressure(v).steps(`  - mmap: {as: x, length: 4k, prot: x, flags: [private, anonymous]}\n  - read: {addr: x}\n`);
+    assert.equal(nopku[1]!.outcome, 'ok', 'without PKU, x86 cannot express execute-only: reads succeed');
+  });
+}

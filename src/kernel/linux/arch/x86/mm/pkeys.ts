@@ -4,8 +4,9 @@
 // fault-time check arch_vma_access_permitted, and setup_pku at boot (CR4.PKE, init_pkru_value).
 // The CPU has PKU only with the scenario's `machine: {pku: true}` (the host this project checks
 // against has none: there pkey_alloc fails with ENOSPC, as it does here without PKU).
-// Simplified: no execute-only pkey for PROT_EXEC mappings (arch_override_mprotect_pkey's
-// execute_only_pkey), no signal-frame PKRU reset (the model's handlers do not touch PKRU).
+// PROT_EXEC-only mappings get the mm's execute-only key (execute_only_pkey: access-disabled in
+// PKRU, so reads fault while instruction fetches, which PKRU does not check, run).
+// Simplified: no signal-frame PKRU reset (the model's handlers do not touch PKRU).
 
 import { CR4_PKE } from '../../../../../hw/regs.js';
 import type { MmStruct, VmAreaStruct } from '../../../include/linux/mm_types.js';
@@ -98,16 +99,55 @@ export function sys_pkey_alloc(k: Kernel, flags: number, rights: number): number
 export function sys_pkey_free(k: Kernel, pkey: number): number {
   enter(k, 'sys_pkey_free', 'mm/mprotect.c');
   const mm = k.current.mm!;
-  const ok = pkey !== 0 && mm_pkey_is_allocated(mm, pkey); // mm_pkey_free refuses key 0 (and the execute-only key)
+  const ok = pkey !== 0 && mm_pkey_is_allocated(mm, pkey); // mm_pkey_free: key 0 is never allocated by the user
   if (ok) set_allocation_map(mm, allocation_map(mm) & ~(1 << pkey));
   decision(k, 'sys_pkey_free', ok ? 'freed' : 'not-allocated');
   leave(k, 'sys_pkey_free', ok ? '0' : String(-EINVAL));
   return ok ? 0 : -EINVAL;
 }
 
-/** arch_dup_pkeys (fork): the child's mm has the parent's allocation map. */
+/** arch_dup_pkeys (fork): the child's mm has the parent's allocation map and execute-only key. */
 export function arch_dup_pkeys(oldmm: MmStruct, mm: MmStruct): void {
   set_allocation_map(mm, allocation_map(oldmm));
+  const ctx = mm.context as { execute_only_pkey?: number };
+  ctx.execute_only_pkey = (oldmm.context as { execute_only_pkey?: number }).execute_only_pkey;
+}
+
+/**
+ * execute_only_pkey / __execute_only_pkey: the mm's key for PROT_EXEC-only memory, allocated on
+ * first use and made access-disabled in this task's PKRU (if it is not already). 0 without OSPKE
+ * (ARCH_DEFAULT_PKEY); -1 when no key is free.
+ */
+export function execute_only_pkey(k: Kernel, mm: MmStruct): number {
+  if (!ospke(k)) return 0;
+  const ctx = mm.context as { execute_only_pkey?: number };
+  let pkey = ctx.execute_only_pkey ?? -1;
+  const fresh = pkey === -1;
+  if (fresh) {
+    const map = allocation_map(mm);
+    for (let i = 1; i < ARCH_MAX_PKEY && pkey < 0; i++) if (!(map & (1 << i))) pkey = i;
+    if (pkey < 0) return -1;
+    set_allocation_map(mm, map | (1 << pkey));
+    ctx.execute_only_pkey = pkey;
+  }
+  if (fresh || pkru_allows_pkey(k.machine.cpu.pkru, pkey, false)) arch_set_user_pkey_access(k, pkey, PKEY_DISABLE_ACCESS);
+  return pkey;
+}
+
+/**
+ * arch_override_mprotect_pkey: an explicit key wins; mprotect(PROT_EXEC) moves the VMA to the
+ * execute-only key; leaving execute-only (any other prot) goes back to key 0; else the VMA keeps its key.
+ */
+export function arch_override_mprotect_pkey(k: Kernel, vma: VmAreaStruct, prot: number, pkey: number): number {
+  if (pkey !== -1) return pkey;
+  const PROT_EXEC = 4;
+  if (prot === PROT_EXEC) {
+    const p = execute_only_pkey(k, vma.vm_mm);
+    if (p > 0) return p;
+  } else if ((vma.vm_flags & 7) === 4 && vma.vm_pkey === ((vma.vm_mm.context as { execute_only_pkey?: number }).execute_only_pkey ?? -1)) {
+    return 0; // vma_is_pkey_exec_only → ARCH_DEFAULT_PKEY
+  }
+  return vma.vm_pkey;
 }
 
 /** syscall_64.tbl: pkey_mprotect 329, pkey_alloc 330, pkey_free 331. */
