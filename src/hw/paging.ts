@@ -91,10 +91,10 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
     const idx = indexAt(lvl, lo32, hi);
     const off = idx * 8;
     // physmem.wordIndex inlined: an 8-byte entry never straddles a 128-byte line.
+    // An untouched frame has slot 0 and a never-written line is line 0, both all zero: no tests.
     const slot = tablePfn < dense.length ? dense[tablePfn]! : mem.slotOfFrame(tablePfn);
-    const line = slot < 0 ? 0 : lineIdx[(slot << 5) + (idx >>> 4)]!;
+    const line = lineIdx[(slot << 5) + (idx >>> 4)]!;
     out.entryPa[lvl] = tablePfn * 4096 + off;
-    if (line === 0) return notWritten(out, lvl); // a never-written line reads as zero
     const k = (line << 5) + ((idx & 15) << 1);
     const lo = words[k]! | 0;
     const hiw = words[k + 1]! | 0;
@@ -119,12 +119,6 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
     tablePfn = highPfn + (lo >>> 12);
   }
   throw new Error('unreachable: the walk always ends at the PT level');
-}
-
-function notWritten(out: WalkOut, lvl: number): number {
-  out.lo[lvl] = 0;
-  out.hi[lvl] = 0;
-  return walkStop(out, lvl, W_NOT_PRESENT);
 }
 
 function walkStop(out: WalkOut, lvl: number, status: number): number {

@@ -22,12 +22,13 @@ export class PhysMem {
   private words = new Uint32Array(LINE_WORDS * 1024);
   /** The same bytes as 64-bit words: an aligned 8-byte access is one element, no bigint arithmetic. */
   private words64 = new BigUint64Array(this.words.buffer);
-  private slots = 0;
+  /** Slots handed out so far; slot 0 is reserved: an all-zero frame (its line ids are all 0). */
+  private slots = 1;
   private lines = 1; // line id 0 means "not written"
   private readonly cachePfn = new Float64Array(CACHE_SIZE).fill(-1);
   private readonly cacheSlot = new Int32Array(CACHE_SIZE);
   /**
-   * pfn -> slot for low frames (-1 = untouched), grown as they are touched up to DENSE_MAX
+   * pfn -> slot for low frames (0 = untouched: the reserved zero slot), grown as they are touched up to DENSE_MAX
    * frames (64 MiB of table for 64 GiB of RAM); the walk's common case is one typed-array load.
    */
   private dense = new Int32Array(0);
@@ -41,7 +42,7 @@ export class PhysMem {
 
   /** Frames that hold at least one written line. */
   get touchedFrames(): number {
-    return this.slots;
+    return this.slots - 1;
   }
 
   /** Host bytes held by the backing arrays (for the memory bound test and the bench). */
@@ -83,8 +84,10 @@ export class PhysMem {
   }
 
   /**
-   * The walk's inlined form of `wordIndex`: the dense pfn -> slot table (-1 = untouched) and the
-   * line index (slot * 32 + line -> line id, 0 = never written). Valid until the next write.
+   * The walk's inlined form of `wordIndex`: the dense pfn -> slot table (0 = untouched) and the
+   * line index (slot * 32 + line -> line id, 0 = never written). Slot 0's line ids and line 0's
+   * words are all zero, so an untouched frame or line reads as zero without a test. Valid until
+   * the next write.
    */
   get denseSlots(): Int32Array {
     return this.dense;
@@ -94,9 +97,9 @@ export class PhysMem {
     return this.lineIdx;
   }
 
-  /** The slot of `pfn` (-1 if untouched), for frames outside the dense table. */
+  /** The slot of `pfn` for frames outside the dense table, 0 (the zero slot) if untouched. */
   slotOfFrame(pfn: number): number {
-    return this.lookup(pfn);
+    return Math.max(0, this.lookup(pfn));
   }
 
   /** Write the aligned 32-bit word at `pa`. */
@@ -107,8 +110,9 @@ export class PhysMem {
     this.words[line * LINE_WORDS + ((off & 127) >>> 2)] = v >>> 0;
   }
 
+  /** The slot of `pfn`, or -1 if it was never written. */
   private lookup(pfn: number): number {
-    if (pfn < this.dense.length) return this.dense[pfn]!;
+    if (pfn < this.dense.length) return this.dense[pfn]! || -1;
     const c = pfn & (CACHE_SIZE - 1);
     if (this.cachePfn[c] === pfn) return this.cacheSlot[c]!;
     const slot = this.slotOf.get(pfn);
@@ -149,7 +153,7 @@ export class PhysMem {
   private growDense(pfn: number): void {
     let n = Math.max(1024, this.dense.length);
     while (n <= pfn) n *= 2;
-    const d = new Int32Array(Math.min(n, DENSE_MAX)).fill(-1);
+    const d = new Int32Array(Math.min(n, DENSE_MAX)); // 0: untouched
     d.set(this.dense);
     this.dense = d;
   }
