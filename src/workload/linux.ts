@@ -44,6 +44,9 @@ const MAP_BITS: Record<(typeof MMAP_FLAGS)[number], number> = {
 const ADVICE_NR: Record<(typeof ADVICE)[number], number> = {
   normal: 0, random: 1, sequential: 2, willneed: 3, dontneed: 4, free: 8, dontfork: 10, dofork: 11,
   wipeonfork: 18, keeponfork: 19, cold: 20, pageout: 21, hugepage: 14, nohugepage: 15,
+  // XNU-only advice: numbers no Linux advice uses (uapi/asm-generic/mman-common.h skips 5-7), so
+  // madvise_behavior_valid() refuses them with EINVAL, as Linux does for any advice it lacks.
+  zero: 5, free_reusable: 6, free_reuse: 7,
 };
 const OPEN_ACC: Record<(typeof OPEN_MODES)[number], number> = { r: O_RDONLY, w: O_WRONLY, rw: O_RDWR };
 /** A user instruction may fault this many times in one step before the model calls it stuck. */

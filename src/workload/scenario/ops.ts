@@ -11,7 +11,8 @@ const args = <S extends z.core.$ZodLooseShape>(shape: S) => z.preprocess((v) => 
 export const PROTS = ['none', 'r', 'w', 'x', 'rw', 'rx', 'wx', 'rwx'] as const;
 export const MMAP_FLAGS = ['private', 'shared', 'anonymous', 'fixed', 'fixed_noreplace', 'populate', 'growsdown', 'noreserve', 'locked', 'stack'] as const;
 export const OPEN_MODES = ['r', 'w', 'rw'] as const;
-export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout', 'hugepage', 'nohugepage'] as const;
+/** madvise advice: Linux's names, then XNU's own (MADV_ZERO, MADV_FREE_REUSABLE, MADV_FREE_REUSE), which Linux rejects. */
+export const ADVICE = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'free', 'dontfork', 'dofork', 'wipeonfork', 'keeponfork', 'cold', 'pageout', 'hugepage', 'nohugepage', 'zero', 'free_reusable', 'free_reuse'] as const;
 export const ACCESS_SIZES = [1, 2, 4, 8] as const;
 export const PKEY_RIGHTS = ['disable_access', 'disable_write'] as const;
 export const LEVELS = ['pml5', 'pml4', 'pdpt', 'pd', 'pt'] as const;
