@@ -10,13 +10,6 @@
 // the host reads a /dev/shm file (shmem_fault) where the model reads a cached disk file
 // (filemap_fault). Only the reads are timed; faults/s = faults taken / seconds, checked per side.
 
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { Machine } from '../src/hw/machine.js';
 import { fsglobals } from '../src/kernel/linux/fs/fs.js';
 import { nullSink } from '../src/trace/events.js';
@@ -24,56 +17,21 @@ import { LinuxSession } from '../src/workload/linux.js';
 import { parseExpr } from '../src/workload/scenario/expr.js';
 import { parseScenario } from '../src/workload/scenario/parse.js';
 import type { Step } from '../src/workload/scenario/schema.js';
+import { hostFaultsPerS, print, type Unavailable } from './common.js';
 
 const MODEL = 'linux-6.18';
 const HOST_PAGES = 16384;
 const HOST_RUNS = 10;
 const MODEL_PAGES = 4096;
 const MODEL_RUNS = 3;
-const CFLAGS = ['-O2', '-Wall', '-Werror'];
 
 type Workload = 'around' | 'noaround';
 
-function print(name: string, value: number | null, unit: string, note?: string): void {
-  const v = value === null ? null : unit === 'ratio' ? Math.round(value * 1000) / 1000 : Math.round(value);
-  console.log(JSON.stringify(note ? { name, value: v, unit, note } : { name, value: v, unit }));
-}
 
 // --- the host kernel ---------------------------------------------------------------------------
 
-function source(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'host', 'files.c'), join(here, '..', '..', 'bench', 'host', 'files.c')];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`bench: files.c not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
-
-function buildHostBench(): string | { reason: string } {
-  const src = source();
-  const hash = createHash('sha256').update(readFileSync(src)).update(CFLAGS.join(' ')).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), 'faultline-bench');
-  const bin = join(dir, `files-${hash}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${process.pid}.tmp`;
-  const cc = spawnSync('gcc', [...CFLAGS, '-o', tmp, src], { encoding: 'utf8' });
-  if (cc.error) return { reason: `gcc could not run (${cc.error.message}); install gcc to measure the host kernel` };
-  if (cc.status !== 0) {
-    rmSync(tmp, { force: true });
-    return { reason: `gcc failed: ${cc.stderr.trim()}` };
-  }
-  renameSync(tmp, bin);
-  return bin;
-}
-
-function hostRate(w: Workload): number | { reason: string } {
-  if (process.platform !== 'linux') return { reason: `the host is ${process.platform}, not Linux` };
-  const bin = buildHostBench();
-  if (typeof bin !== 'string') return bin;
-  const r = spawnSync(bin, [w, String(HOST_PAGES), String(HOST_RUNS)], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) return { reason: `files ${w} failed: ${(r.stderr || r.error?.message || '').trim()}` };
-  return (JSON.parse(r.stdout) as { faults_per_s: number }).faults_per_s;
+function hostRate(w: Workload): number | Unavailable {
+  return hostFaultsPerS('files', [w, String(HOST_PAGES), String(HOST_RUNS)]);
 }
 
 // --- the model -----------------------------------------------------------------------------------

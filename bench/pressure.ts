@@ -9,15 +9,13 @@
 import { nullSink } from '../src/trace/events.js';
 import { findKernel } from '../src/workload/kernels.js';
 import { parseScenario } from '../src/workload/scenario/parse.js';
+import { print } from './common.js';
 
 const MODEL = 'linux-6.18';
 const RAM_MB = 8;
 const SET_PAGES = 2 * RAM_MB * 256;
 const ROUNDS = 2;
 
-function print(name: string, value: number | null, unit: string, note?: string): void {
-  console.log(JSON.stringify(note ? { name, value: value === null ? null : Math.round(value), unit, note } : { name, value: value === null ? null : Math.round(value), unit }));
-}
 
 function run(): { faults: number; major: number; seconds: number } {
   const k = findKernel(MODEL);

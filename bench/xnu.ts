@@ -12,9 +12,9 @@ import { Machine } from '../src/hw/machine.js';
 import { nullSink } from '../src/trace/events.js';
 import { XnuSession } from '../src/workload/xnu.js';
 import { findKernel, type Session } from '../src/workload/kernels.js';
-import { parseExpr } from '../src/workload/scenario/expr.js';
 import { parseScenario } from '../src/workload/scenario/parse.js';
 import type { Step } from '../src/workload/scenario/schema.js';
+import { pageStep, print, timeSteps } from './common.js';
 
 const MODEL = 'xnu-11417';
 const PAGES = 4096;
@@ -29,22 +29,10 @@ steps:
   - fork: {as: child}
 `;
 
-function writeStep(template: Step, i: number, proc: string): Step {
-  if (template.op !== 'write') throw new Error('bench: template is not a write');
-  return { ...template, proc, args: { ...template.args, addr: parseExpr(`a+${i * 4096}`) } };
-}
-
 function timeWrites(session: Session, steps: readonly Step[]): number {
-  const results = new Array<ReturnType<Session['run']>>(steps.length);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i]!;
-    results[i] = session.run(s, { kernel: MODEL, step: s.index + 1, proc: s.proc, op: s.op });
-  }
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  const bad = results.findIndex((r) => r.outcome !== 'ok' || r.minflt !== 1 || r.faults?.length !== 1);
-  if (bad >= 0) throw new Error(`bench: xnu write ${bad} did not take exactly one fault: ${JSON.stringify(results[bad])}`);
-  return sec;
+  return timeSteps(session, MODEL, steps, (r, i) => {
+    if (r.outcome !== 'ok' || r.minflt !== 1 || r.faults?.length !== 1) throw new Error(`bench: xnu write ${i} did not take exactly one fault: ${JSON.stringify(r)}`);
+  });
 }
 
 function modelRate(cow: boolean): number {
@@ -57,12 +45,12 @@ function modelRate(cow: boolean): number {
     const session = k.create(s.machine, nullSink, s.seed);
     const base = (st: Step) => ({ kernel: MODEL, step: st.index + 1, proc: st.proc, op: st.op });
     session.run(mmap, base(mmap));
-    const pages = Array.from({ length: PAGES }, (_, i) => writeStep(write, i, 'main'));
+    const pages = Array.from({ length: PAGES }, (_, i) => pageStep(write, i, 'main'));
     let timed = pages;
     if (cow) {
       timeWrites(session, pages);
       session.run(fork, base(fork));
-      timed = pages.map((p, i) => writeStep(p, i, 'child'));
+      timed = pages.map((p, i) => pageStep(p, i, 'child'));
     }
     const sec = timeWrites(session, timed);
     if (run > 0) best = Math.min(best, sec);
@@ -70,9 +58,6 @@ function modelRate(cow: boolean): number {
   return PAGES / best;
 }
 
-function print(name: string, value: number): void {
-  console.log(JSON.stringify({ name, value: Math.round(value), unit: 'faults/s' }));
-}
 
 // Issue 5, "Measure". File read faults: a file of FILE_PAGES pages mapped MAP_PRIVATE read-only,
 // one read per page; every read is a pagein (vnode pager, DBG_PAGEINV_FAULT, majflt 1).
@@ -81,19 +66,6 @@ function print(name: string, value: number): void {
 const FILE_PAGES = 2048;
 const PRESSURE_RAM = 16 * 1024 * 1024;
 
-function runSteps(session: Session, steps: readonly Step[], check: (r: ReturnType<Session['run']>, i: number) => void): number {
-  const t0 = process.hrtime.bigint();
-  const results = steps.map((st) => session.run(st, { kernel: MODEL, step: st.index + 1, proc: st.proc, op: st.op }));
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  results.forEach(check);
-  return sec;
-}
-
-function accessStep(template: Step, i: number): Step {
-  if (template.op !== 'read' && template.op !== 'write') throw new Error('bench: template is not an access');
-  return { ...template, args: { ...template.args, addr: parseExpr(`a+${i * 4096}`) } } as Step;
-}
-
 function fileReadRate(): number {
   const k = findKernel(MODEL)!;
   const s = parseScenario(`name: bench\nmachine: {ram: 64m}\nsteps:\n  - file: {as: f, size: ${FILE_PAGES * 4096}, content: abc}\n  - mmap: {as: a, length: ${FILE_PAGES * 4096}, prot: r, flags: [private], file: f}\n  - read: {addr: a}\n`, 'bench/xnu.ts');
@@ -101,9 +73,9 @@ function fileReadRate(): number {
   let best = Infinity;
   for (let run = 0; run < RUNS + 1; run++) {
     const session = k.create(s.machine, nullSink, s.seed);
-    runSteps(session, [file, mmap], () => undefined);
-    const reads = Array.from({ length: FILE_PAGES }, (_, i) => accessStep(read, i));
-    const sec = runSteps(session, reads, (r, i) => {
+    timeSteps(session, MODEL, [file, mmap], () => undefined);
+    const reads = Array.from({ length: FILE_PAGES }, (_, i) => pageStep(read, i));
+    const sec = timeSteps(session, MODEL, reads, (r, i) => {
       if (r.outcome !== 'ok' || r.majflt !== 1) throw new Error(`bench: xnu file read ${i} was not one pagein: ${JSON.stringify(r)}`);
     });
     if (run > 0) best = Math.min(best, sec);
@@ -117,26 +89,26 @@ function pressureRate(): { rate: number; compressions: number; decompressions: n
   const [mmap, write, read] = s.steps as [Step, Step, Step];
   const xnu = new XnuSession(new Machine(), { seed: s.seed, ram: PRESSURE_RAM });
   const session: Session = { machine: xnu.machine, run: (st, base) => xnu.run(st, base) };
-  runSteps(session, [mmap], () => undefined);
+  timeSteps(session, MODEL, [mmap], () => undefined);
   let faults = 0;
   const count = (r: ReturnType<Session['run']>, i: number): void => {
     if (r.outcome !== 'ok') throw new Error(`bench: xnu pressure access ${i} failed: ${JSON.stringify(r)}`);
     faults += r.faults?.length ?? 0;
   };
-  const sec = runSteps(session, Array.from({ length: pages }, (_, i) => accessStep(write, i)), count)
-    + runSteps(session, Array.from({ length: pages }, (_, i) => accessStep(read, i)), count);
+  const sec = timeSteps(session, MODEL, Array.from({ length: pages }, (_, i) => pageStep(write, i)), count)
+    + timeSteps(session, MODEL, Array.from({ length: pages }, (_, i) => pageStep(read, i)), count);
   return { rate: faults / sec, compressions: xnu.k.stats.compressions, decompressions: xnu.k.stats.decompressions };
 }
 
 /** The figures run.ts runs, each in its own process. */
 export const XNU_FIGURES: Record<string, () => void> = {
-  xnu_anon_write_faults: () => print('xnu_anon_write_faults_per_s', modelRate(false)),
-  xnu_cow_faults: () => print('xnu_cow_faults_per_s', modelRate(true)),
-  xnu_file_read_faults: () => print('xnu_file_read_faults_per_s', fileReadRate()),
+  xnu_anon_write_faults: () => print('xnu_anon_write_faults_per_s', modelRate(false), 'faults/s'),
+  xnu_cow_faults: () => print('xnu_cow_faults_per_s', modelRate(true), 'faults/s'),
+  xnu_file_read_faults: () => print('xnu_file_read_faults_per_s', fileReadRate(), 'faults/s'),
   xnu_pressure_faults: () => {
     const r = pressureRate();
-    print('xnu_pressure_faults_per_s', r.rate);
-    console.log(JSON.stringify({ name: 'xnu_pressure_compressions', value: r.compressions, unit: 'pages' }));
-    console.log(JSON.stringify({ name: 'xnu_pressure_decompressions', value: r.decompressions, unit: 'pages' }));
+    print('xnu_pressure_faults_per_s', r.rate, 'faults/s');
+    print('xnu_pressure_compressions', r.compressions, 'pages');
+    print('xnu_pressure_decompressions', r.decompressions, 'pages');
   },
 };
