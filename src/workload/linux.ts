@@ -25,6 +25,7 @@ import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import { MMAP_FLAGS, PROTS, ADVICE, OPEN_MODES } from './scenario/ops.js';
+import { fileBytes } from './filedata.js';
 import { close_fd, create_file, do_sys_open, drop_pagecache, fget, O_RDONLY, O_RDWR, O_WRONLY } from '../kernel/linux/fs/fs.js';
 import { filemap_read } from '../kernel/linux/mm/filemap.js';
 import type { Step } from './scenario/schema.js';
@@ -205,27 +206,7 @@ export class LinuxSession {
       }
       case 'file': {
         const a = step.args;
-        const MAX = 64 << 20;
-        if (a.size !== undefined && a.size > BigInt(MAX)) throw new StepError('a file is at most 64 MiB in the model');
-        let data: Uint8Array;
-        if (a.content !== undefined && 'host' in a.content) {
-          if (!this.opts.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
-          let host: Uint8Array;
-          try {
-            host = this.opts.readHostFile(a.content.host);
-          } catch (e) {
-            throw new StepError(`cannot read host file ${a.content.host}: ${(e as { code?: string }).code ?? (e as Error).message}`);
-          }
-          data = new Uint8Array(a.size === undefined ? host.length : Number(a.size));
-          data.set(host.subarray(0, data.length));
-        } else {
-          data = new Uint8Array(Number(a.size ?? 0n));
-          if (a.content !== undefined) {
-            const pat = new TextEncoder().encode(a.content.pattern);
-            for (let i = 0; i < data.length; i++) data[i] = pat[i % pat.length]!;
-          }
-        }
-        if (data.length > MAX) throw new StepError('a file is at most 64 MiB in the model');
+        const data = fileBytes(a, this.opts.readHostFile);
         create_file(this.k, a.as, data, a.fs === 'tmpfs');
         return { ...ok, ret: hex(BigInt(data.length)) };
       }

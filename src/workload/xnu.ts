@@ -27,6 +27,7 @@ import { StepError } from './bare.js';
 import { hex, type FaultRecord, type PageRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import type { Step } from './scenario/schema.js';
+import { fileBytes } from './filedata.js';
 
 export const XNU_OPS = [
   'mmap', 'munmap', 'mprotect', 'madvise', 'mlock', 'munlock', 'minherit', 'fork', 'exit', 'read', 'write', 'exec', 'getentropy',
@@ -119,25 +120,6 @@ export class XnuSession {
     return out;
   }
 
-  /** The bytes of a `file:` step: a repeated pattern, a host file, or zeros. */
-  private fileData(a: Extract<Step, { op: 'file' }>['args']): Uint8Array {
-    let data: Uint8Array;
-    if (a.content !== undefined && 'host' in a.content) {
-      if (!this.readHostFile) throw new StepError('content {host: PATH} needs the command line (no host files here)');
-      const host = this.readHostFile(a.content.host);
-      data = new Uint8Array(a.size === undefined ? host.length : Number(a.size));
-      data.set(host.subarray(0, data.length));
-    } else {
-      data = new Uint8Array(Number(a.size ?? 0n));
-      if (a.content !== undefined) {
-        const pat = new TextEncoder().encode(a.content.pattern);
-        for (let i = 0; i < data.length; i++) data[i] = pat[i % pat.length]!;
-      }
-    }
-    if (data.length > 64 << 20) throw new StepError('a file is at most 64 MiB in the model');
-    return data;
-  }
-
   private syscall(t: Task, step: Step, r: StepResult): StepResult {
     const k = this.k;
     syscall_enter(k, t);
@@ -228,7 +210,7 @@ export class XnuSession {
         return { ...r, ret: hex(res.old), message: `old state ${PURGABLE_NAMES[res.old]}` };
       }
       case 'file': {
-        const data = this.fileData(step.args);
+        const data = fileBytes(step.args, this.readHostFile);
         vnode_create(k, step.args.as, data);
         return { ...r, ret: hex(data.length) };
       }
