@@ -421,6 +421,21 @@ export class Machine {
     }
   }
 
+  /**
+   * Run `fn` with the trace off: a kernel's own run of loads and stores (the entry code's pushes,
+   * a struct copy), which it reports with one event of its own instead of one per access.
+   */
+  untraced<T>(fn: () => T): T {
+    const t = this.trace;
+    if (!t.enabled) return fn();
+    this.trace = nullSink;
+    try {
+      return fn();
+    } finally {
+      this.trace = t;
+    }
+  }
+
   // --- registers and privileged instructions ---------------------------------------------------
 
   setCr2(v: bigint): void {

@@ -3,19 +3,11 @@
 // dozens); the functions doing them emit their own events (push, the saved-state dump).
 
 import { ACC_READ, ACC_WRITE } from '../../../../hw/paging.js';
-import { nullSink } from '../../../../trace/events.js';
 import { hx, type Xnu } from '../../xnu.js';
 
+/** Run `fn` with the machine's trace off (Machine.untraced). */
 export function quiet<T>(k: Xnu, fn: () => T): T {
-  const m = k.m;
-  const t = m.trace;
-  if (!t.enabled) return fn();
-  m.trace = nullSink;
-  try {
-    return fn();
-  } finally {
-    m.trace = t;
-  }
+  return k.m.untraced(fn);
 }
 
 /**

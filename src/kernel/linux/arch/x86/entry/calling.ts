@@ -11,21 +11,14 @@ import { pop, popWords, push, pushWords } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
 import { CR4_PCIDE } from '../../../../../hw/regs.js';
 import type { GprName } from '../../../../../hw/regs.js';
-import { hex, nullSink } from '../../../../../trace/events.js';
+import { hex } from '../../../../../trace/events.js';
 import { PTI_USER_PGTABLE_AND_PCID_MASK, PTI_USER_PGTABLE_BIT, X86_CR3_PCID_NOFLUSH, X86_CR3_PTI_PCID_USER_BIT, type X86Kernel } from '../include/asm/processor.js';
 import { decide } from '../kernel/ftrace.js';
 import { tlbstate } from '../mm/tlb.js';
 
 /** Run `fn` with the machine's trace muted (the entry code's word-by-word stack traffic). */
 export function quiet<T>(m: Machine, fn: () => T): T {
-  const t = m.trace;
-  if (!t.enabled) return fn();
-  m.trace = nullSink;
-  try {
-    return fn();
-  } finally {
-    m.trace = t;
-  }
+  return m.untraced(fn);
 }
 
 /** PUSH_REGS order after di/si: the pt_regs layout from high to low addresses. */
