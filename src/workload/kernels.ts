@@ -29,8 +29,15 @@ export interface KernelInfo {
   description: string;
   /** The operations its sessions run; others are rejected before the run starts. */
   ops: readonly string[];
+  /**
+   * The `machine:` settings its sessions honour (the hardware ones, maxphyaddr and tlb, are for
+   * every kernel); a scenario setting another one is refused before the run, not ignored.
+   */
+  settings: readonly (keyof MachineConfig)[];
   create(machine: MachineConfig, sink: TraceSink, seed: number, opts?: SessionOptions): Session;
 }
+
+const HW_SETTINGS = ['maxphyaddr', 'tlb'] as const satisfies readonly (keyof MachineConfig)[];
 
 /** A machine with tracing off; the session attaches the sink once its kernel has booted. */
 function machineFor(cfg: MachineConfig): Machine {
@@ -43,6 +50,7 @@ export const KERNELS: readonly KernelInfo[] = [
     name: 'bare',
     description: 'no OS: the scenario drives the machine (paging, TLB, IDT, exceptions) as a hardware lab',
     ops: BARE_OPS,
+    settings: HW_SETTINGS,
     create(cfg, sink) {
       const machine = machineFor(cfg);
       const s = new BareSession(machine); // boots the lab untraced: the trace starts at step 1
@@ -54,9 +62,10 @@ export const KERNELS: readonly KernelInfo[] = [
     name: 'xnu-11417',
     description: 'XNU xnu-11417.121.6 (macOS 15.5) x86_64: idt64.s, user_trap, vm_fault, vm_map/vm_object/pmap, Mach exceptions to signals',
     ops: XNU_OPS,
+    settings: [...HW_SETTINGS, 'ram'],
     create(cfg, sink, seed, opts) {
       const machine = machineFor(cfg);
-      const s = new XnuSession(machine, { seed, ram: cfg.ram === undefined ? undefined : Number(cfg.ram), signals: opts?.signals }); // boots untraced
+      const s = new XnuSession(machine, { seed, ram: cfg.ram === undefined ? undefined : Number(cfg.ram), signals: opts?.signals, readHostFile: opts?.readHostFile }); // boots untraced
       machine.trace = sink;
       return { machine, run: (step, base) => s.run(step, base) };
     },
@@ -65,6 +74,7 @@ export const KERNELS: readonly KernelInfo[] = [
     name: `linux-${v}`,
     description: `Linux ${v} x86_64: IDT/entry_64.S with PTI, arch/x86/mm/fault.c, mm/memory.c, signals; files, swap and reclaim, OOM, THP, pkeys`,
     ops: [...LINUX_OPS, ...LINUX_PKEY_OPS],
+    settings: [...HW_SETTINGS, 'ram', 'swap', 'thp', 'pku', 'rlimit', 'stack_guard_gap'],
     create(cfg, sink, seed, opts) {
       const machine = machineFor(cfg);
       const s = new LinuxSession(machine, v, {

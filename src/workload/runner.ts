@@ -63,9 +63,22 @@ export function checkOps(s: Scenario, k: KernelInfo): void {
   }
 }
 
+/** Reject, before running, a `machine:` setting the kernel does not model (rather than ignore it). */
+export function checkSettings(s: Scenario, k: KernelInfo): void {
+  for (const key of Object.keys(s.machine) as (keyof Scenario['machine'])[]) {
+    if (s.machine[key] === undefined || k.settings.includes(key)) continue;
+    const at = s.loc?.(['machine', key]) ?? { file: s.file, line: 0, col: 0, path: `machine.${key}` };
+    const who = KERNELS.filter((x) => x.settings.includes(key)).map((x) => x.name).join(', ');
+    throw new ScenarioError(at, `not modelled by ${k.name}; it is a setting of ${who}: remove it or run on one of those`);
+  }
+}
+
 export function runScenario(s: Scenario, opts: RunOptions = {}): KernelRun[] {
   const kernels = kernelsFor(s, opts.kernels);
-  for (const k of kernels) checkOps(s, k);
+  for (const k of kernels) {
+    checkOps(s, k);
+    checkSettings(s, k);
+  }
   return kernels.map((k) => runOn(s, k, opts));
 }
 

@@ -80,7 +80,7 @@ function withPositions(data: ScenarioData, file: string, locs: Locations): Scena
       locs.at([...base, ...(typeof field === 'string' ? splitPath(field) : field)]);
     return { ...s, index, line, col, loc, argLoc: (field) => loc([s.op, ...(typeof field === 'string' ? splitPath(field) : field)]) };
   });
-  return { ...data, file, steps };
+  return { ...data, file, steps, loc: (path) => locs.at(path) };
 }
 
 /** `mmap.addr`, `flags[1]` -> ['mmap', 'addr'], ['flags', 1]. */

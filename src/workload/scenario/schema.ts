@@ -167,4 +167,6 @@ export type MachineConfig = ScenarioData['machine'];
 export interface Scenario extends Omit<ScenarioData, 'steps'> {
   file: string;
   steps: Step[];
+  /** Where a top-level field is written, e.g. `loc(['machine', 'swap'])` (parsed scenarios have it). */
+  loc?(path: readonly (string | number)[]): SourceLoc;
 }
