@@ -88,7 +88,7 @@ function pressureRate(): { rate: number; compressions: number; decompressions: n
   const s = parseScenario(`name: bench\nmachine: {ram: ${PRESSURE_RAM}}\nsteps:\n  - mmap: {as: a, length: ${pages * 4096}, prot: rw, flags: [private, anonymous]}\n  - write: {addr: a, value: 7}\n  - read: {addr: a}\n`, 'bench/xnu.ts');
   const [mmap, write, read] = s.steps as [Step, Step, Step];
   const xnu = new XnuSession(new Machine(), { seed: s.seed, ram: PRESSURE_RAM });
-  const session: Session = { machine: xnu.machine, run: (st, base) => xnu.run(st, base) };
+  const session: Session = { machine: xnu.machine, state: xnu, run: (st, base) => xnu.run(st, base) };
   timeSteps(session, MODEL, [mmap], () => undefined);
   let faults = 0;
   const count = (r: ReturnType<Session['run']>, i: number): void => {

@@ -14,6 +14,11 @@ import type { LinuxVersion } from '../kernel/linux/types.js';
 
 export interface Session {
   readonly machine: Machine;
+  /**
+   * The kernel session behind it (the bare lab, the Linux or XNU session with its tasks, maps and
+   * pages), for viewers that read kernel state (web/); the model never reads it back.
+   */
+  readonly state: unknown;
   run(step: Step, base: Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>): StepResult;
 }
 
@@ -55,7 +60,7 @@ export const KERNELS: readonly KernelInfo[] = [
       const machine = machineFor(cfg);
       const s = new BareSession(machine); // boots the lab untraced: the trace starts at step 1
       machine.trace = sink;
-      return { machine, run: (step, base) => s.run(step, base) };
+      return { machine, state: s, run: (step, base) => s.run(step, base) };
     },
   },
   {
@@ -67,7 +72,7 @@ export const KERNELS: readonly KernelInfo[] = [
       const machine = machineFor(cfg);
       const s = new XnuSession(machine, { seed, ram: cfg.ram === undefined ? undefined : Number(cfg.ram), signals: opts?.signals, readHostFile: opts?.readHostFile }); // boots untraced
       machine.trace = sink;
-      return { machine, run: (step, base) => s.run(step, base) };
+      return { machine, state: s, run: (step, base) => s.run(step, base) };
     },
   },
   ...(['6.18', '5.19'] as const).map((v: LinuxVersion): KernelInfo => ({
@@ -82,7 +87,7 @@ export const KERNELS: readonly KernelInfo[] = [
         pku: cfg.pku, readHostFile: opts?.readHostFile,
       }); // boots untraced
       machine.trace = sink;
-      return { machine, run: (step, base) => s.run(step, base) };
+      return { machine, state: s, run: (step, base) => s.run(step, base) };
     },
   })),
 ];

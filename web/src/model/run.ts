@@ -7,7 +7,6 @@ import { KERNELS, PLANNED_KERNELS, findKernel, type KernelInfo, type Session } f
 import { checkOps, kernelsFor, runScenario, type KernelRun } from '../../../src/workload/runner.js';
 import { parseScenario, ScenarioError, type Scenario } from '../../../src/workload/scenario/index.js';
 import type { TraceEvent, TraceSink } from '../../../src/trace/events.js';
-import { inspectableSession } from './sessions.js';
 
 export interface InputError {
   line: number;
@@ -98,28 +97,6 @@ function drive(s: Scenario, kernel: string, session: Session, marker: () => void
   }
 }
 
-/** Whether sessions.ts reproduces the CLI's run event for event (checked once per run). */
-const faithful = new WeakMap<Run, boolean>();
-
-function inspectableOk(r: Run): boolean {
-  let ok = faithful.get(r);
-  if (ok !== undefined) return ok;
-  ok = false;
-  try {
-    const seen: TraceEvent[] = [];
-    const session = inspectableSession(r.kernel, r.scenario, { enabled: true, emit: (e) => void seen.push(e) });
-    if (session) {
-      drive(r.scenario, r.kernel, session, () => {}, () => false);
-      const theirs = r.events.filter((e) => e.ev !== 'step' && e.ev !== 'step_end');
-      ok = seen.length === theirs.length && seen.every((e, i) => JSON.stringify(e) === JSON.stringify(theirs[i]));
-    }
-  } catch {
-    ok = false;
-  }
-  faithful.set(r, ok);
-  return ok;
-}
-
 class ReplayStop extends Error {}
 
 /** A sink that counts events and stops the run when event `at` is emitted (after its effect). */
@@ -158,11 +135,9 @@ export function replay(r: Run, at: number): Replay {
   let session: Session | null = null;
   let state: unknown = null;
   try {
-    // A kernel that traces its own boot emits those events before step 1, as in the full run.
-    const own = inspectableOk(r) ? inspectableSession(r.kernel, s, sink) : null;
     // The runner also hands the session the scenario's options (`signals`).
-    session = own ?? k.create(s.machine, sink, s.seed, { signals: s.signals });
-    state = own?.state ?? null;
+    session = k.create(s.machine, sink, s.seed, { signals: s.signals });
+    state = session.state;
     if (at >= 0) drive(s, r.kernel, session, () => sink.emit(), () => sink.stopped);
   } catch (e) {
     if (!sink.stopped) throw e;
