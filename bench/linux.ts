@@ -9,11 +9,7 @@
 // run.ts runs each figure in its own process; the figures print {"name", "value", "unit"} lines,
 // with "value": null and a "note" when a side is not available.
 
-import { nullSink } from '../src/trace/events.js';
-import { findKernel, type Session } from '../src/workload/kernels.js';
-import { parseScenario } from '../src/workload/scenario/parse.js';
-import type { Step } from '../src/workload/scenario/schema.js';
-import { hostFaultsPerS, pageStep, print, timeSteps, type Unavailable } from './common.js';
+import { hostFaultsPerS, print, writeFaultRate, type Unavailable } from './common.js';
 
 const MODEL = 'linux-6.18';
 const HOST_PAGES = 16384;
@@ -32,42 +28,10 @@ function hostRate(w: Workload): number | Unavailable {
 
 // --- the model -----------------------------------------------------------------------------------
 
-const SETUP = `
-name: bench
-steps:
-  - mmap: {as: a, length: ${MODEL_PAGES * 4096}, prot: rw, flags: [private, anonymous]}
-  - write: {addr: a, value: 1}
-  - fork: {as: child}
-`;
-
-/** Seconds for `steps` on `session`, checking that each took one minor fault and no signal. */
-function timeWrites(session: Session, steps: readonly Step[]): number {
-  return timeSteps(session, MODEL, steps, (r, i) => {
+function modelRate(w: Workload): number | Unavailable {
+  return writeFaultRate(MODEL, { pages: MODEL_PAGES, runs: MODEL_RUNS, cow: w === 'cow' }, (r, i) => {
     if (r.outcome !== 'ok' || r.minflt !== 1) throw new Error(`bench: model write ${i} did not take exactly one minor fault: ${JSON.stringify(r)}`);
   });
-}
-
-function modelRate(w: Workload): number | Unavailable {
-  const k = findKernel(MODEL);
-  if (!k) return { reason: `not available: the kernel ${MODEL} is not registered in src/workload/kernels.ts` };
-  const s = parseScenario(SETUP, 'bench/linux.ts');
-  const [mmap, write, fork] = s.steps as [Step, Step, Step];
-  let best = Infinity;
-  for (let run = 0; run < MODEL_RUNS + 1; run++) { // run 0 warms the JIT
-    const session = k.create(s.machine, nullSink, s.seed);
-    const base = (st: Step) => ({ kernel: MODEL, step: st.index + 1, proc: st.proc, op: st.op });
-    session.run(mmap, base(mmap));
-    const pages = Array.from({ length: MODEL_PAGES }, (_, i) => pageStep(write, i, 'main'));
-    let timed = pages;
-    if (w === 'cow') {
-      timeWrites(session, pages); // populate in the parent
-      session.run(fork, base(fork));
-      timed = pages.map((p, i) => pageStep(p, i, 'child'));
-    }
-    const sec = timeWrites(session, timed);
-    if (run > 0) best = Math.min(best, sec);
-  }
-  return MODEL_PAGES / best;
 }
 
 function figure(w: Workload, label: string): void {

@@ -14,48 +14,18 @@ import { XnuSession } from '../src/workload/xnu.js';
 import { findKernel, type Session } from '../src/workload/kernels.js';
 import { parseScenario } from '../src/workload/scenario/parse.js';
 import type { Step } from '../src/workload/scenario/schema.js';
-import { pageStep, print, timeSteps } from './common.js';
+import { pageStep, print, timeSteps, writeFaultRate } from './common.js';
 
 const MODEL = 'xnu-11417';
 const PAGES = 4096;
 const RUNS = 3;
 
-const SETUP = `
-name: bench
-machine: {ram: 256m}
-steps:
-  - mmap: {as: a, length: ${PAGES * 4096}, prot: rw, flags: [private, anonymous]}
-  - write: {addr: a, value: 1}
-  - fork: {as: child}
-`;
-
-function timeWrites(session: Session, steps: readonly Step[]): number {
-  return timeSteps(session, MODEL, steps, (r, i) => {
-    if (r.outcome !== 'ok' || r.minflt !== 1 || r.faults?.length !== 1) throw new Error(`bench: xnu write ${i} did not take exactly one fault: ${JSON.stringify(r)}`);
-  });
-}
-
 function modelRate(cow: boolean): number {
-  const k = findKernel(MODEL);
-  if (!k) throw new Error(`bench: ${MODEL} is not registered`);
-  const s = parseScenario(SETUP, 'bench/xnu.ts');
-  const [mmap, write, fork] = s.steps as [Step, Step, Step];
-  let best = Infinity;
-  for (let run = 0; run < RUNS + 1; run++) { // run 0 warms the JIT
-    const session = k.create(s.machine, nullSink, s.seed);
-    const base = (st: Step) => ({ kernel: MODEL, step: st.index + 1, proc: st.proc, op: st.op });
-    session.run(mmap, base(mmap));
-    const pages = Array.from({ length: PAGES }, (_, i) => pageStep(write, i, 'main'));
-    let timed = pages;
-    if (cow) {
-      timeWrites(session, pages);
-      session.run(fork, base(fork));
-      timed = pages.map((p, i) => pageStep(p, i, 'child'));
-    }
-    const sec = timeWrites(session, timed);
-    if (run > 0) best = Math.min(best, sec);
-  }
-  return PAGES / best;
+  const r = writeFaultRate(MODEL, { pages: PAGES, runs: RUNS, cow, machine: '{ram: 256m}' }, (res, i) => {
+    if (res.outcome !== 'ok' || res.minflt !== 1 || res.faults?.length !== 1) throw new Error(`bench: xnu write ${i} did not take exactly one fault: ${JSON.stringify(res)}`);
+  });
+  if (typeof r !== 'number') throw new Error(`bench: ${r.reason}`);
+  return r;
 }
 
 
