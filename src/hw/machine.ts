@@ -212,7 +212,7 @@ export class Machine {
   private commitDeferred(acc: number): void {
     const w = this.wFirst;
     // The second page's commit may have set A in entries the two walks share: re-read them.
-    for (let l = w.first; l <= w.level; l++) w.lo[l] = this.mem.read32(w.entryPa[l]!) | 0;
+    for (let l = w.first; l <= w.level; l++) w.lo[l] = this.mem.read32(w.entryPa(l)) | 0;
     this.commitAndFill(w, this.deferredVpn, acc);
   }
 
@@ -535,7 +535,7 @@ export class Machine {
       const level = LEVEL_NAMES[l]!;
       const leaf = l === w.level && w.status === W_OK;
       this.trace.emit({
-        ev: 'walk', level, index: w.indexOf(l), entryPa: hex(w.entryPa[l]!), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
+        ev: 'walk', level, index: w.indexOf(l), entryPa: hex(w.entryPa(l)), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
         flags: pteFlagString(w.lo[l]!, w.hi[l]!, level), leaf,
       });
     }
@@ -546,7 +546,7 @@ export class Machine {
       const changed = (w.lo[l]! ^ before[l]!) & 0x60;
       if (!changed) continue;
       const bits = changed === 0x60 ? 'AD' : changed === 0x20 ? 'A' : 'D';
-      this.trace.emit({ ev: 'ad_set', level: LEVEL_NAMES[l]!, entryPa: hex(w.entryPa[l]!), bits, entry: hex(joinWords(w.lo[l]!, w.hi[l]!)) });
+      this.trace.emit({ ev: 'ad_set', level: LEVEL_NAMES[l]!, entryPa: hex(w.entryPa(l)), bits, entry: hex(joinWords(w.lo[l]!, w.hi[l]!)) });
     }
     const r = w.rights;
     const rights = `${r & R_US ? 'user' : 'supervisor'} ${r & R_RW ? 'rw' : 'ro'}${r & R_XD ? ' nx' : ''}`;

@@ -43,12 +43,19 @@ export class WalkOut {
   level = 0;
   /** First level walked: 0 with 5-level paging, 1 with 4-level. */
   first = 1;
-  readonly entryPa = new Float64Array(5);
   readonly lo = new Int32Array(5);
   readonly hi = new Int32Array(5);
-  /** The entry's index in its table (0..511), from its physical address. */
+  /** The page number walked and the root table's frame: with `lo`/`hi` they locate every entry read. */
+  vpn = 0;
+  rootPfn = 0;
+  /** The entry's index in its table (0..511). */
   indexOf(lvl: number): number {
-    return (this.entryPa[lvl]! % 4096) / 8;
+    return indexAt(lvl, this.vpn >>> 0, Math.floor(this.vpn * INV_TWO32));
+  }
+  /** Physical address of the entry read at `lvl`: in the root table, or in the table the level above named. */
+  entryPa(lvl: number): number {
+    const table = lvl === this.first ? this.rootPfn : (this.hi[lvl - 1]! & 0xfffff) * 1048576 + (this.lo[lvl - 1]! >>> 12);
+    return table * 4096 + this.indexOf(lvl) * 8;
   }
   rights = 0;
   pkey = 0;
@@ -85,16 +92,16 @@ export function walk(mem: PhysMem, ctl: PagingCtl, vpn: number, out: WalkOut): n
   const lineIdx = mem.lineIndex;
   out.first = first;
   let tablePfn = Math.floor(ctl.rootPa / 4096);
+  out.vpn = vpn;
+  out.rootPfn = tablePfn;
   let andLo = -1; // R/W and U/S combine by AND across levels
   let orHi = 0; // XD combines by OR
   for (let lvl = first; lvl < 5; lvl++) {
     const idx = indexAt(lvl, lo32, hi);
-    const off = idx * 8;
     // physmem.wordIndex inlined: an 8-byte entry never straddles a 128-byte line.
     // An untouched frame has slot 0 and a never-written line is line 0, both all zero: no tests.
     const slot = tablePfn < dense.length ? dense[tablePfn]! : mem.slotOfFrame(tablePfn);
     const line = lineIdx[(slot << 5) + (idx >>> 4)]!;
-    out.entryPa[lvl] = tablePfn * 4096 + off;
     const k = (line << 5) + ((idx & 15) << 1);
     const lo = words[k]! | 0;
     const hiw = words[k + 1]! | 0;
@@ -157,7 +164,7 @@ export function commitWalk(mem: PhysMem, out: WalkOut, write: boolean): void {
     if (want !== lo) {
       lo = want;
       out.lo[lvl] = lo;
-      mem.write32(out.entryPa[lvl]!, lo >>> 0);
+      mem.write32(out.entryPa(lvl), lo >>> 0);
     }
   }
 }

@@ -65,10 +65,10 @@ function usedEntries(m: Machine, acc: RefAccess): { setA: bigint[]; leaf: bigint
     const w = m.previewWalk(va);
     if (w.status !== W_OK) return null;
     for (let l = w.first; l <= w.level; l++) {
-      const pa = BigInt(w.entryPa[l]!);
+      const pa = BigInt(w.entryPa(l));
       if (!setA.includes(pa)) setA.push(pa);
     }
-    first ??= { leaf: BigInt(w.entryPa[w.level]!), pageSize: PAGE_SIZE_NAME(w.size) };
+    first ??= { leaf: BigInt(w.entryPa(w.level)), pageSize: PAGE_SIZE_NAME(w.size) };
   }
   return first === null ? null : { setA, ...first };
 }
