@@ -9,10 +9,10 @@
 // into #DF, and a fault while delivering #DF shuts the processor down (triple fault).
 
 import { hex } from '../trace/events.js';
-import { GATE_INTERRUPT, GATE_TRAP, decodeGate, decodeSeg, decodeTssDescBase, isLongCode, tssIstOffset, tssRspOffset } from './desc.js';
+import { GATE_INTERRUPT, GATE_TRAP, decodeGate, decodeSeg, decodeTssDescBase, gateOffsetLo, gateType, isLongCode, tssIstOffset, tssRspOffset } from './desc.js';
 import { DF, GP, NP, PF, TS, UD, idtErrorCode, nestedOutcome, selectorErrorCode, vectorMnemonic, VECTORS } from './exceptions.js';
 import type { Fault, Machine } from './machine.js';
-import { RFLAGS_IF, RFLAGS_NT, RFLAGS_RF, RFLAGS_TF, RFLAGS_VM } from './regs.js';
+import { R_RIP, R_RSP, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF, RFLAGS_TF, RFLAGS_VM, joinHalves, storeHalves, tableReg } from './regs.js';
 
 /** Deliver `first`, handling faults raised while delivering it (Table 6-5). */
 export function deliverException(m: Machine, first: Fault): void {
@@ -40,106 +40,150 @@ export function deliverException(m: Machine, first: Fault): void {
 
 const gp = (errorCode: number): Fault => ({ vector: GP, errorCode });
 
+/** Scratch halves for delivery's own reads and pushes (one delivery at a time per machine is all a CPU does). */
+const Q = new Uint32Array(16);
+const FRAME_NAMES = ['SS', 'RSP', 'RFLAGS', 'CS', 'RIP', 'error code'];
+const TWO32 = 2 ** 32;
+
+/** The 32-bit halves of `hi`:`lo` + `off` (|off| < 2^32), in Q[14] (low) and Q[15] (high). */
+function offsetInto(hi: number, lo: number, off: number): void {
+  let l = lo + off;
+  let h = hi;
+  if (l >= TWO32) {
+    l -= TWO32;
+    h = h === 0xffffffff ? 0 : h + 1;
+  } else if (l < 0) {
+    l += TWO32;
+    h = h === 0 ? 0xffffffff : h - 1;
+  }
+  Q[14] = l;
+  Q[15] = h;
+}
+
 /** One delivery attempt. Returns null on success, or the fault raised while delivering. */
 function tryDeliver(m: Machine, f: Fault): Fault | null {
   const cpu = m.cpu;
   const v = f.vector;
+  const traced = m.trace.enabled;
   if (v * 16 + 15 > cpu.idtr.limit) return gp(idtErrorCode(v, true)); // §6.12.1: beyond the IDT limit
-  const gateVa = cpu.idtr.base + BigInt(v * 16);
   // The gate's two quadwords: two implicit reads (one run of them; labelled only when traced).
-  const q: bigint[] = [0n, 0n];
-  const r = m.tryWords(gateVa, 8, 'read', q, 2, { implicit: true, what: m.trace.enabled ? [`IDT[${v}]`, `IDT[${v}]+8`] : undefined });
-  if (r.fault) return withExt(r.fault);
-  const [q0, q1] = q as [bigint, bigint];
-  const gate = decodeGate(Number(q0 & 0xffffffffn), Number(q0 >> 32n), Number(q1 & 0xffffffffn));
-  if (gate.type !== GATE_INTERRUPT && gate.type !== GATE_TRAP) return gp(idtErrorCode(v, true));
-  if (!gate.present) return { vector: NP, errorCode: idtErrorCode(v, true) };
-  if (m.trace.enabled) {
+  offsetInto(cpu.idtr.hi, cpu.idtr.lo, v * 16);
+  if (m.tryWordsAt(Q[15]!, Q[14]!, 8, false, Q, 2, true, false, traced ? [`IDT[${v}]`, `IDT[${v}]+8`] : undefined) < 2) return withExt(m.lastFault!);
+  const d0 = Q[0]!;
+  const d1 = Q[1]!;
+  const selector = d0 >>> 16;
+  const type = gateType(d1);
+  const ist = d1 & 7;
+  const offLo = gateOffsetLo(d0, d1);
+  const offHi = Q[2]!;
+  if (type !== GATE_INTERRUPT && type !== GATE_TRAP) return gp(idtErrorCode(v, true));
+  if (!((d1 >>> 15) & 1)) return { vector: NP, errorCode: idtErrorCode(v, true) };
+  if (traced) {
+    const gate = decodeGate(d0, d1, offHi);
     m.trace.emit({
-      ev: 'gate', vector: v, gateVa: hex(gateVa), offset: hex(gate.offset), selector: gate.selector, ist: gate.ist,
+      ev: 'gate', vector: v, gateVa: hex(cpu.idtr.base + BigInt(v * 16)), offset: hex(gate.offset), selector: gate.selector, ist: gate.ist,
       type: gate.type === GATE_INTERRUPT ? 'interrupt' : 'trap', dpl: gate.dpl,
     });
   }
-  const target = codeSegment(m, gate.selector);
-  if ('vector' in target) return target;
-  const newCpl = target.conforming ? cpu.cpl : target.dpl;
-  if (newCpl > cpu.cpl) return gp(selectorErrorCode(gate.selector, true));
+  const target = codeSegment(m, selector);
+  if (target < 0) return m.lastFault;
+  const newCpl = target & CS_CONFORMING ? cpu.cpl : target & 3;
+  if (newCpl > cpu.cpl) return gp(selectorErrorCode(selector, true));
 
   // §6.14.4-5: the stack. IST wins; else RSPn on a privilege change; else the current stack.
-  const oldRsp = cpu.rsp;
-  let rsp = oldRsp;
+  const r = cpu.r;
+  const oldLo = r[R_RSP]!;
+  const oldHi = r[R_RSP + 1]!;
+  let rspLo = oldLo;
+  let rspHi = oldHi;
   let why: 'ist' | 'privilege' | null = null;
-  if (gate.ist !== 0) {
-    const r = readTss(m, tssIstOffset(gate.ist), `TSS.IST${gate.ist}`);
-    if (typeof r !== 'bigint') return r;
-    rsp = r;
-    why = 'ist';
-  } else if (newCpl < cpu.cpl) {
-    const r = readTss(m, tssRspOffset(newCpl), `TSS.RSP${newCpl}`);
-    if (typeof r !== 'bigint') return r;
-    rsp = r;
-    why = 'privilege';
+  if (ist !== 0 || newCpl < cpu.cpl) {
+    why = ist !== 0 ? 'ist' : 'privilege';
+    const off = ist !== 0 ? tssIstOffset(ist) : tssRspOffset(newCpl);
+    const nf = readTss(m, off, ist !== 0 ? `TSS.IST${ist}` : `TSS.RSP${newCpl}`);
+    if (nf) return nf;
+    rspLo = Q[0]!;
+    rspHi = Q[1]!;
   }
-  rsp &= ~0xfn; // §6.14.2: 64-bit mode aligns the new stack to 16 bytes
-  const frame: [string, bigint][] = [
-    ['SS', BigInt(cpu.ss)], ['RSP', oldRsp], ['RFLAGS', cpu.rflags], ['CS', BigInt(cpu.cs)], ['RIP', cpu.rip],
-  ];
-  if (VECTORS[v]?.errorCode) frame.push(['error code', BigInt(f.errorCode ?? 0)]);
-  if (why && m.trace.enabled) {
-    m.trace.emit({ ev: 'stack_switch', from: hex(oldRsp), to: hex(rsp), why, ist: why === 'ist' ? gate.ist : undefined });
+  rspLo = (rspLo & ~0xf) >>> 0; // §6.14.2: 64-bit mode aligns the new stack to 16 bytes
+  // The frame, pushed SS first: SS, RSP, RFLAGS, CS, RIP and the error code.
+  const n = VECTORS[v]?.errorCode ? 6 : 5;
+  Q[0] = cpu.ss; Q[1] = 0;
+  Q[2] = oldLo; Q[3] = oldHi;
+  Q[4] = cpu.flags; Q[5] = 0;
+  Q[6] = cpu.cs; Q[7] = 0;
+  Q[8] = r[R_RIP]!; Q[9] = r[R_RIP + 1]!;
+  Q[10] = (f.errorCode ?? 0) >>> 0; Q[11] = 0;
+  if (why && traced) {
+    m.trace.emit({ ev: 'stack_switch', from: hex(joinHalves(oldLo, oldHi)), to: hex(joinHalves(rspLo, rspHi)), why, ist: why === 'ist' ? ist : undefined });
   }
-  if (m.trace.enabled) {
-    for (const [what, value] of frame) {
-      rsp = BigInt.asUintN(64, rsp - 8n);
-      const r = m.tryAccess({ va: rsp, access: 'write', size: 8, value, implicit: true, stack: true, what: `push ${what}` });
-      if (r.kind === 'fault') return withExt(r.fault);
-      m.trace.emit({ ev: 'push', addr: hex(rsp), value: hex(value), what });
+  offsetInto(rspHi, rspLo, -8);
+  if (traced) {
+    // Traced: one push at a time, each followed by its event.
+    for (let i = 0; i < n; i++) {
+      if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q.subarray(2 * i, 2 * i + 2), 1, true, true, [`push ${FRAME_NAMES[i]!}`]) < 1) return withExt(m.lastFault!);
+      m.trace.emit({ ev: 'push', addr: hex(joinHalves(Q[14]!, Q[15]!)), value: hex(joinHalves(Q[2 * i]!, Q[2 * i + 1]!)), what: FRAME_NAMES[i]! });
+      offsetInto(Q[15]!, Q[14]!, -8);
     }
-  } else {
-    // Untraced: the same pushes as one descending run (Machine.tryWords: same faults and counters).
-    const r = m.tryWords(BigInt.asUintN(64, rsp - 8n), -8, 'write', frame.map((f) => f[1]), frame.length, { implicit: true, stack: true });
-    if (r.fault) return withExt(r.fault);
-    rsp = BigInt.asUintN(64, rsp - BigInt(8 * frame.length));
+  } else if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q, n, true, true) < n) {
+    return withExt(m.lastFault!);
   }
+  offsetInto(rspHi, rspLo, -8 * n);
   // Commit: nothing above changed the registers, so a nested fault left them as they were.
   if (newCpl < cpu.cpl) cpu.ss = newCpl; // §6.14.4: SS gets a null selector with RPL = new CPL
-  cpu.rsp = rsp;
-  cpu.cs = (gate.selector & ~3) | newCpl;
-  cpu.rip = gate.offset;
-  let flags = cpu.rflags & ~(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
-  if (gate.type === GATE_INTERRUPT) flags &= ~RFLAGS_IF;
-  m.setRflags(flags);
-  if (m.trace.enabled) {
-    m.trace.emit({ ev: 'deliver', vector: v, rip: hex(cpu.rip), cs: cpu.cs, rsp: hex(rsp), cpl: newCpl, ifCleared: gate.type === GATE_INTERRUPT });
+  r[R_RSP] = Q[14]!;
+  r[R_RSP + 1] = Q[15]!;
+  cpu.cs = (selector & ~3) | newCpl;
+  r[R_RIP] = offLo;
+  r[R_RIP + 1] = offHi;
+  let flags = cpu.flags & ~DELIVERY_CLEARS;
+  if (type === GATE_INTERRUPT) flags &= ~IF;
+  m.setFlags(flags);
+  if (traced) {
+    m.trace.emit({ ev: 'deliver', vector: v, rip: hex(cpu.rip), cs: cpu.cs, rsp: hex(cpu.rsp), cpl: newCpl, ifCleared: type === GATE_INTERRUPT });
   }
   return null;
 }
+
+const DELIVERY_CLEARS = Number(RFLAGS_TF | RFLAGS_NT | RFLAGS_RF | RFLAGS_VM);
+const IF = Number(RFLAGS_IF);
+/** codeSegment's result: DPL in bits 1:0, and this bit for a conforming segment; -1 for a fault. */
+const CS_CONFORMING = 4;
 
 /** A #GP/#SS raised by a push during delivery carries EXT=1 (§6.13). */
 function withExt(f: Fault): Fault {
   return f.vector === PF ? f : { vector: f.vector, errorCode: (f.errorCode ?? 0) | 1 };
 }
 
-function readImplicit(m: Machine, va: bigint, what: string): bigint | Fault {
-  const r = m.tryAccess({ va, access: 'read', size: 8, implicit: true, what });
-  return r.kind === 'ok' ? r.value : withExt(r.fault);
+/** One implicit 8-byte read into Q[0..1]; null, or the fault (with EXT). */
+function readImplicit(m: Machine, hi: number, lo: number, off: number, what: string): Fault | null {
+  offsetInto(hi, lo, off);
+  return m.tryWordsAt(Q[15]!, Q[14]!, 8, false, Q, 1, true, false, m.trace.enabled ? [what] : undefined) < 1 ? withExt(m.lastFault!) : null;
 }
 
-function readTss(m: Machine, off: number, what: string): bigint | Fault {
+/** The TSS quadword at `off` into Q[0..1]; null, or the fault. */
+function readTss(m: Machine, off: number, what: string): Fault | null {
   if (off + 7 > m.cpu.tr.limit) return { vector: TS, errorCode: selectorErrorCode(m.cpu.tr.selector, true) };
-  return readImplicit(m, m.cpu.tr.base + BigInt(off), what);
+  return readImplicit(m, m.cpu.tr.hi, m.cpu.tr.lo, off, what);
 }
 
-/** The code segment a gate or IRETQ names, from the GDT (§6.12.1.1, §5.8). */
-function codeSegment(m: Machine, sel: number): { dpl: number; conforming: boolean } | Fault {
-  if ((sel & ~3) === 0) return gp(1);
-  if ((sel | 7) > m.cpu.gdtr.limit) return gp(selectorErrorCode(sel, true));
-  const q = readImplicit(m, m.cpu.gdtr.base + BigInt(sel & ~7), `GDT[${hex(sel & ~7)}]`);
-  if (typeof q !== 'bigint') return q;
-  const seg = decodeSeg(Number(q & 0xffffffffn), Number(q >> 32n));
-  if (!seg.present) return { vector: NP, errorCode: selectorErrorCode(sel, true) };
-  if (!isLongCode(seg)) return gp(selectorErrorCode(sel, true));
-  return { dpl: seg.dpl, conforming: (seg.type & 4) !== 0 };
+/**
+ * The code segment a gate or IRETQ names, from the GDT (§6.12.1.1, §5.8): its DPL, plus
+ * CS_CONFORMING for a conforming segment; or -1 with the fault in `m.lastFault`.
+ */
+function codeSegment(m: Machine, sel: number): number {
+  const fail = (f: Fault): number => {
+    m.lastFault = f;
+    return -1;
+  };
+  if ((sel & ~3) === 0) return fail(gp(1));
+  if ((sel | 7) > m.cpu.gdtr.limit) return fail(gp(selectorErrorCode(sel, true)));
+  const rf = readImplicit(m, m.cpu.gdtr.hi, m.cpu.gdtr.lo, sel & ~7, `GDT[${hex(sel & ~7)}]`);
+  if (rf) return fail(rf);
+  const seg = decodeSeg(Q[0]!, Q[1]!);
+  if (!seg.present) return fail({ vector: NP, errorCode: selectorErrorCode(sel, true) });
+  if (!isLongCode(seg)) return fail(gp(selectorErrorCode(sel, true)));
+  return seg.dpl | ((seg.type & 4) !== 0 ? CS_CONFORMING : 0);
 }
 
 // --- instructions ---------------------------------------------------------------------------------
@@ -158,9 +202,28 @@ export function pushWords(m: Machine, values: readonly bigint[], whats: readonly
     }
     return null;
   }
-  const r = m.tryWords(BigInt.asUintN(64, m.cpu.rsp - 8n), -8, 'write', values as bigint[], values.length, { stack: true });
-  m.cpu.rsp = BigInt.asUintN(64, m.cpu.rsp - BigInt(8 * r.done));
-  return r.fault;
+  const buf = new Uint32Array(2 * values.length);
+  values.forEach((v, i) => storeHalves(buf, 2 * i, v));
+  return pushHalves(m, buf, values.length);
+}
+
+/**
+ * The number form of `pushWords` (untraced callers: the entry code's register saves): push word
+ * i of `buf` (halves at 2i, 2i+1) for i = 0..n-1. Traced, it is one `push` per word.
+ */
+export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[]): Fault | null {
+  if (m.trace.enabled) {
+    for (let i = 0; i < n; i++) {
+      const f = push(m, joinHalves(buf[2 * i]!, buf[2 * i + 1]!), whats?.[i] ?? '');
+      if (f) return f;
+    }
+    return null;
+  }
+  const r = m.cpu.r;
+  offsetInto(r[R_RSP + 1]!, r[R_RSP]!, -8);
+  const done = m.tryWordsAt(Q[15]!, Q[14]!, -8, true, buf, n, false, true);
+  m.cpu.addRsp(-8 * done);
+  return done < n ? m.lastFault : null;
 }
 
 /**
@@ -177,10 +240,25 @@ export function popWords(m: Machine, n: number, whats: readonly string[]): bigin
     }
     return out;
   }
-  const out: bigint[] = new Array<bigint>(n).fill(0n);
-  const r = m.tryWords(m.cpu.rsp, 8, 'read', out, n, { stack: true });
-  m.cpu.rsp = BigInt.asUintN(64, m.cpu.rsp + BigInt(8 * r.done));
-  return r.fault ?? out;
+  const buf = new Uint32Array(2 * n);
+  const f = popHalves(m, buf, n);
+  return f ?? Array.from({ length: n }, (_, i) => joinHalves(buf[2 * i]!, buf[2 * i + 1]!));
+}
+
+/** The number form of `popWords`: pop `n` words into `buf` (halves at 2i, 2i+1), in pop order. */
+export function popHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[]): Fault | null {
+  const r = m.cpu.r;
+  if (m.trace.enabled) {
+    for (let i = 0; i < n; i++) {
+      const v = pop(m, whats?.[i] ?? '');
+      if (typeof v !== 'bigint') return v;
+      storeHalves(buf, 2 * i, v);
+    }
+    return null;
+  }
+  const done = m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]!, 8, false, buf, n, false, true);
+  m.cpu.addRsp(8 * done);
+  return done < n ? m.lastFault : null;
 }
 
 /** PUSH of a 64-bit value by software at the current CPL. */
@@ -204,28 +282,41 @@ export function pop(m: Machine, what: string): bigint | Fault {
 }
 
 /**
+ * `n` 8-byte accesses at RSP + `off` (upwards), RSP unchanged: a `mov` to or from the stack
+ * (`movq 8(%rsp), %rsi`), in the halves form of tryWordsAt. Returns the fault, or null.
+ */
+export function rspWords(m: Machine, off: number, write: boolean, buf: Uint32Array, n: number): Fault | null {
+  const r = m.cpu.r;
+  offsetInto(r[R_RSP + 1]!, r[R_RSP]!, off);
+  return m.tryWordsAt(Q[15]!, Q[14]!, 8, write, buf, n, false, false) < n ? m.lastFault : null;
+}
+
+const IRET = new Uint32Array(10);
+
+/**
  * IRETQ (SDM Vol. 2, IRET): pop RIP, CS, RFLAGS, RSP, SS. A return to an outer level checks
  * the new code segment; a fault leaves the registers as they were.
  */
 export function iretq(m: Machine): Fault | null {
   const cpu = m.cpu;
-  const words: bigint[] = [0n, 0n, 0n, 0n, 0n];
-  const r = m.tryWords(cpu.rsp, 8, 'read', words, 5, { stack: true, what: IRET_WHAT });
-  if (r.fault) return r.fault;
-  const [rip, cs, rflags, rsp, ss] = words as [bigint, bigint, bigint, bigint, bigint];
-  const sel = Number(cs & 0xffffn);
+  const r = cpu.r;
+  const w = IRET;
+  if (m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]!, 8, false, w, 5, false, true, m.trace.enabled ? IRET_WHAT : undefined) < 5) return m.lastFault;
+  const sel = w[2]! & 0xffff;
   const rpl = sel & 3;
   if (rpl < cpu.cpl) return gp(selectorErrorCode(sel, false));
   const seg = codeSegment(m, sel);
-  if ('vector' in seg) return { vector: seg.vector, errorCode: (seg.errorCode ?? 0) & ~1 };
-  if (!seg.conforming && seg.dpl !== rpl) return gp(selectorErrorCode(sel, false));
-  cpu.rip = rip;
+  if (seg < 0) return { vector: m.lastFault!.vector, errorCode: (m.lastFault!.errorCode ?? 0) & ~1 };
+  if (!(seg & CS_CONFORMING) && (seg & 3) !== rpl) return gp(selectorErrorCode(sel, false));
+  r[R_RIP] = w[0]!;
+  r[R_RIP + 1] = w[1]!;
   cpu.cs = sel;
-  m.setRflags(rflags | 2n);
-  cpu.rsp = rsp;
-  cpu.ss = Number(ss & 0xffffn);
+  m.setFlags(w[4]! | 2);
+  r[R_RSP] = w[6]!;
+  r[R_RSP + 1] = w[7]!;
+  cpu.ss = w[8]! & 0xffff;
   if (m.trace.enabled) {
-    m.trace.emit({ ev: 'iret', rip: hex(rip), cs: sel, rflags: hex(rflags), rsp: hex(rsp), ss: cpu.ss, cpl: cpu.cpl });
+    m.trace.emit({ ev: 'iret', rip: hex(cpu.rip), cs: sel, rflags: hex(joinHalves(w[4]!, w[5]!)), rsp: hex(cpu.rsp), ss: cpu.ss, cpl: cpu.cpl });
   }
   return null;
 }
@@ -242,11 +333,11 @@ export function swapgs(m: Machine): Fault | null {
 }
 
 export function lidt(m: Machine, base: bigint, limit: number): void {
-  m.cpu.idtr = { base: BigInt.asUintN(64, base), limit };
+  m.cpu.idtr = tableReg(base, limit);
 }
 
 export function lgdt(m: Machine, base: bigint, limit: number): void {
-  m.cpu.gdtr = { base: BigInt.asUintN(64, base), limit };
+  m.cpu.gdtr = tableReg(base, limit);
 }
 
 /** LTR: load TR from the 16-byte TSS descriptor in the GDT (§8.2.4). */
@@ -262,7 +353,7 @@ export function ltr(m: Machine, sel: number): Fault | null {
   const type = (d1 >>> 8) & 0xf;
   if (type !== 0x9) return gp(selectorErrorCode(sel, false)); // must be an available 64-bit TSS
   const limit = (d0 & 0xffff) | (((d1 >>> 16) & 0xf) << 16);
-  m.cpu.tr = { selector: sel, base: decodeTssDescBase(d0, d1, Number(hi.value & 0xffffffffn)), limit };
+  m.cpu.tr = { selector: sel, ...tableReg(decodeTssDescBase(d0, d1, Number(hi.value & 0xffffffffn)), limit) };
   return null;
 }
 

@@ -36,13 +36,23 @@ export function encodeGate(g: Gate): [number, number, number, number] {
   return [d0 >>> 0, d1 >>> 0, high >>> 0, 0];
 }
 
+/** Bits 31:0 of a gate's offset, from its first two dwords. */
+export function gateOffsetLo(d0: number, d1: number): number {
+  return ((d1 & 0xffff0000) | (d0 & 0xffff)) >>> 0;
+}
+
+/** A gate's type field (0xE interrupt, 0xF trap), from its second dword. */
+export function gateType(d1: number): number {
+  return (d1 >>> 8) & 0x1f;
+}
+
 export function decodeGate(d0: number, d1: number, d2: number): Gate {
-  const offset = (BigInt(d2 >>> 0) << 32n) | (BigInt(d1 >>> 16) << 16n) | BigInt(d0 & 0xffff);
+  const offset = (BigInt(d2 >>> 0) << 32n) | BigInt(gateOffsetLo(d0, d1));
   return {
     offset,
     selector: d0 >>> 16,
     ist: d1 & 7,
-    type: (d1 >>> 8) & 0x1f,
+    type: gateType(d1),
     dpl: (d1 >>> 13) & 3,
     present: ((d1 >>> 15) & 1) === 1,
   };

@@ -15,7 +15,7 @@ import {
 } from './paging.js';
 import { PhysMem } from './physmem.js';
 import { A, D, pteFlagString } from './pte.js';
-import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState, RFLAGS_AC } from './regs.js';
+import { CR3_NOFLUSH, CR3_PCID_MASK, CR4_PCIDE, CR4_PGE, CpuState, RFLAGS_AC, joinHalves, storeHalves } from './regs.js';
 import { DEFAULT_TLB, T_DIRTY, T_GLOBAL, Tlb, type TlbGeometry } from './tlb.js';
 import { faultReason } from './why.js';
 
@@ -68,6 +68,9 @@ export type AccessResult =
   | { kind: 'fault'; fault: Fault; tlb: 'hit' | 'miss' | 'none' };
 
 const TWO52 = 2 ** 52;
+const RFLAGS_MASK = 0x3fffffn; // bits 63:22 of RFLAGS are reserved (read as 0)
+const RFLAGS_MASK_N = 0x3fffff;
+const RFLAGS_AC_N = Number(RFLAGS_AC);
 const TWO32 = 2 ** 32;
 const ACC_CODE: Record<AccessKind, number> = { read: ACC_READ, write: ACC_WRITE, exec: ACC_EXEC };
 const SIZE_NAME: PageSize[] = ['4k', '2m', '1g'];
@@ -99,6 +102,10 @@ export class Machine {
   private readonly wFirst = new WalkOut();
   /** Rights tables by control-flag combination (see deriveCtl). */
   private readonly rightsTables = new Map<number, Uint8Array>();
+  /** Scratch halves for the bigint form of tryWords. */
+  private readonly scratch = new Uint32Array(64);
+  /** The fault of the last number-form access (tryWordsAt) that did not complete. */
+  lastFault: Fault | null = null;
 
   constructor(config: MachineConfig = {}, trace: TraceSink = nullSink) {
     this.mem = new PhysMem(config.maxPhyAddr ?? 46);
@@ -317,47 +324,79 @@ export class Machine {
   /**
    * `count` aligned 8-byte accesses, the i-th at `va + i * stride` (stride 8 ascends, -8 descends as
    * a run of pushes does), exactly as that many separate accesses: in order, stopping at the first
-   * fault (the earlier ones done). A write takes `words[i]`; a read fills it. Each page is
-   * translated once and later accesses to it count as the TLB hits they are, so the counters, A/D
-   * flags and faults are those of the separate accesses. With tracing on, or no TLB, or an
-   * unaligned `va`, it is literally a loop of `tryAccess` (same events).
+   * fault (the earlier ones done). A write takes `words[i]`; a read fills it. The bigint form of
+   * `tryWordsAt`.
    */
   tryWords(va: bigint, stride: 8 | -8, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions = {}): WordsResult {
     if (this.trace.enabled || this.tlb === null || (va & 7n) !== 0n) return this.wordsSlow(va, stride, access, words, count, opts);
+    const write = access === 'write';
+    const buf = count <= 32 ? this.scratch : new Uint32Array(2 * count);
+    if (write) for (let i = 0; i < count; i++) storeHalves(buf, 2 * i, words[i]!);
+    const a = BigInt.asUintN(64, va);
+    const done = this.tryWordsAt(Number(a >> 32n), Number(a & 0xffffffffn), stride, write, buf, count, opts.implicit ?? false, opts.stack ?? false);
+    if (!write) for (let i = 0; i < done; i++) words[i] = joinHalves(buf[2 * i]!, buf[2 * i + 1]!);
+    return { done, fault: done < count ? this.lastFault : null };
+  }
+
+  /**
+   * The number form of `tryWords`, for the entry code and exception delivery: the address is
+   * `hi`:`lo` (its 32-bit halves) and word i is `buf[2i]` (bits 31:0) and `buf[2i+1]` (bits 63:32).
+   * Returns how many accesses completed; when fewer than `count`, `lastFault` holds the fault.
+   * Each page is translated once and later accesses to it count as the TLB hits they are, so the
+   * counters, A/D flags and faults are those of the separate accesses. With tracing on, or no
+   * TLB, or an unaligned address, it is literally a loop of `tryAccess` (same events).
+   */
+  tryWordsAt(hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what?: readonly string[]): number {
+    if (this.trace.enabled || this.tlb === null || (lo & 7) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what);
     const tlb = this.tlb;
-    const acc = access === 'write' ? ACC_WRITE : ACC_READ;
-    const implicit = opts.implicit ?? false;
+    const acc = write ? ACC_WRITE : ACC_READ;
     const user = this.cpu.cpl === 3 && !implicit;
     const mem = this.mem;
-    const a = BigInt.asUintN(64, va);
-    let hi = Number(a >> 32n); // the address as two 32-bit halves, stepped without bigint
-    let lo = Number(a & 0xffffffffn);
-    let vpnNow = -1;
-    let pfn = -1;
-    for (let i = 0; i < count; i++) {
-      if (!this.canonicalHi(hi)) return { done: i, fault: { vector: opts.stack ? SS : GP, errorCode: 0 } };
-      const vpn = hi * 1048576 + (lo >>> 12);
-      if (vpn !== vpnNow) {
-        pfn = this.translate(vpn, acc, user, implicit);
-        if (pfn < 0) return { done: i, fault: { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) } };
-        vpnNow = vpn;
-      } else {
-        tlb.hits++; // the separate access would hit the entry the first one filled
+    let i = 0;
+    while (i < count) {
+      if (!this.canonicalHi(hi)) {
+        this.lastFault = { vector: stack ? SS : GP, errorCode: 0 };
+        return i;
+      }
+      const pfn = this.translate(hi * 1048576 + (lo >>> 12), acc, user, implicit);
+      if (pfn < 0) {
+        this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) };
+        return i;
+      }
+      // The words of the run in this page: the first translated, the rest hit the entry it filled.
+      const off = lo & 0xfff;
+      const n = Math.min(count - i, stride > 0 ? (4096 - off) >>> 3 : (off >>> 3) + 1);
+      if (n > 1) {
+        tlb.hits += n - 1;
         this.lastHit = true;
       }
-      const pa = pfn * 4096 + (lo & 0xfff);
-      if (acc === ACC_WRITE) mem.write64(pa, words[i]!);
-      else words[i] = mem.read64(pa);
-      lo += stride;
+      if (write) mem.writeRun(pfn, off, stride, buf, 2 * i, n);
+      else mem.readRun(pfn, off, stride, buf, 2 * i, n);
+      i += n;
+      lo += stride * n;
       if (lo < 0) {
         lo += TWO32;
-        hi = (hi + 0xffffffff) % TWO32;
+        hi = hi === 0 ? 0xffffffff : hi - 1;
       } else if (lo >= TWO32) {
         lo -= TWO32;
-        hi = (hi + 1) % TWO32;
+        hi = hi === 0xffffffff ? 0 : hi + 1;
       }
     }
-    return { done: count, fault: null };
+    return count;
+  }
+
+  private wordsAtSlow(hi: number, lo: number, stride: number, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what: readonly string[] | undefined): number {
+    const va = joinWords(lo, hi);
+    for (let i = 0; i < count; i++) {
+      const value = write ? joinHalves(buf[2 * i]!, buf[2 * i + 1]!) : undefined;
+      const r = this.tryAccess({ va: BigInt.asUintN(64, va + BigInt(i * stride)), access: write ? 'write' : 'read', size: 8, value, implicit, stack, what: what?.[i] });
+      if (r.kind === 'fault') {
+        this.lastFault = r.fault;
+        return i;
+      }
+      if (!write) storeHalves(buf, 2 * i, r.value);
+    }
+    return count;
   }
 
   private wordsSlow(va: bigint, stride: number, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions): WordsResult {
@@ -464,7 +503,16 @@ export class Machine {
   }
 
   setRflags(v: bigint): void {
-    this.setReg('rflags', v);
+    this.setFlags(Number(v & RFLAGS_MASK));
+  }
+
+  /** Write RFLAGS as a number (bits 21:0; the rest are reserved). Only AC matters to paging (SMAP). */
+  setFlags(v: number): void {
+    const old = this.cpu.flags;
+    const n = v & RFLAGS_MASK_N;
+    this.cpu.flags = n;
+    if ((old ^ n) & RFLAGS_AC_N) this.syncCtl();
+    if (this.trace.enabled && old !== n) this.trace.emit({ ev: 'reg', name: 'rflags', old: hex(old), value: hex(n) });
   }
 
   /** WRPKRU. */
@@ -514,13 +562,12 @@ export class Machine {
     if (this.trace.enabled) this.trace.emit({ ev: 'tlb_flush', cause, entries: n, keepGlobal });
   }
 
-  private setReg(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer' | 'rflags', v: bigint): void {
+  private setReg(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', v: bigint): void {
     const old = this.cpu[name];
     this.cpu[name] = BigInt.asUintN(64, v);
-    // Of RFLAGS only AC matters to paging (SMAP); deliveries and IRETQ rewrite RFLAGS constantly.
     // CR3 changes only the root and the PCID (a kernel with PTI writes it twice per fault).
     if (name === 'cr3') this.ctl = withCr3(this.ctl, this.cpu.cr3, this.mem.maxPhyAddr);
-    else if (name === 'rflags' ? ((old ^ this.cpu.rflags) & RFLAGS_AC) !== 0n : name !== 'cr2') this.syncCtl();
+    else if (name !== 'cr2') this.syncCtl();
     if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }
 

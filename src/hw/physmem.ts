@@ -125,6 +125,11 @@ export class PhysMem {
   private lineFor(pfn: number, lineNo: number): number {
     let slot = this.lookup(pfn);
     if (slot < 0) slot = this.newSlot(pfn);
+    return this.lineIn(slot, lineNo);
+  }
+
+  /** The line id of line `lineNo` of `slot`, allocating it on first write. */
+  private lineIn(slot: number, lineNo: number): number {
     const i = slot * LINES_PER_FRAME + lineNo;
     let line = this.lineIdx[i]!;
     if (line === 0) {
@@ -184,6 +189,55 @@ export class PhysMem {
     if (size === 8 && pa % 8 === 0) return this.write64(pa, value);
     const v = BigInt.asUintN(64, value);
     for (let i = 0; i < size; i++) this.write8(pa + i, Number((v >> BigInt(8 * i)) & 0xffn));
+  }
+
+  /** Read the 8-byte aligned word at `pa` into `out[i]` (bits 31:0) and `out[i + 1]` (bits 63:32). */
+  readPair(pa: number, out: Uint32Array, i: number): void {
+    const pfn = Math.floor(pa / 4096);
+    const off = pa - pfn * 4096;
+    const slot = pfn < this.dense.length ? this.dense[pfn]! : this.slotOfFrame(pfn);
+    const line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
+    const k = line * LINE_WORDS + ((off & 127) >>> 2); // slot 0 and line 0 read as zero
+    out[i] = this.words[k]!;
+    out[i + 1] = this.words[k + 1]!;
+  }
+
+  /** Write the 8-byte aligned word at `pa` from its halves. */
+  writePair(pa: number, lo: number, hi: number): void {
+    const pfn = Math.floor(pa / 4096);
+    const off = pa - pfn * 4096;
+    const k = this.lineFor(pfn, off >>> LINE_SHIFT) * LINE_WORDS + ((off & 127) >>> 2);
+    this.words[k] = lo;
+    this.words[k + 1] = hi;
+  }
+
+  /**
+   * `n` aligned 8-byte reads in frame `pfn`, the j-th at byte `off + j * step` (all inside the
+   * frame), into `out[i + 2j]` (bits 31:0) and `out[i + 2j + 1]`.
+   */
+  readRun(pfn: number, off: number, step: number, out: Uint32Array, i: number, n: number): void {
+    const base = (pfn < this.dense.length ? this.dense[pfn]! : this.slotOfFrame(pfn)) * LINES_PER_FRAME;
+    const lineIdx = this.lineIdx;
+    const words = this.words;
+    for (let j = 0; j < n; j++, off += step, i += 2) {
+      const k = lineIdx[base + (off >>> LINE_SHIFT)]! * LINE_WORDS + ((off & 127) >>> 2); // slot 0 and line 0 read as zero
+      out[i] = words[k]!;
+      out[i + 1] = words[k + 1]!;
+    }
+  }
+
+  /** The writes of `readRun`'s pattern, from `src[i + 2j]` and `src[i + 2j + 1]`. */
+  writeRun(pfn: number, off: number, step: number, src: Uint32Array, i: number, n: number): void {
+    let slot = this.lookup(pfn);
+    if (slot < 0) slot = this.newSlot(pfn);
+    for (let j = 0; j < n; j++, off += step, i += 2) {
+      let line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
+      if (line === 0) line = this.lineIn(slot, off >>> LINE_SHIFT);
+      const k = line * LINE_WORDS + ((off & 127) >>> 2);
+      const words = this.words; // lineIn may have grown it
+      words[k] = src[i]!;
+      words[k + 1] = src[i + 1]!;
+    }
   }
 
   /** Read the 8 bytes at `pa` (8-byte aligned fast; any alignment works). */

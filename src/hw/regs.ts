@@ -42,39 +42,114 @@ export type GprName = (typeof GPR_NAMES)[number];
 export interface DescriptorTableReg {
   base: bigint;
   limit: number;
+  /** `base` as 32-bit halves (delivery reads the tables without bigint arithmetic). */
+  lo: number;
+  hi: number;
 }
 
-/** The architectural state of one logical processor. */
+/** A descriptor-table register value (IDTR, GDTR, or TR's base and limit). */
+export function tableReg(base: bigint, limit: number): DescriptorTableReg {
+  const b = BigInt.asUintN(64, base);
+  return { base: b, limit, lo: Number(b & 0xffffffffn), hi: Number(b >> 32n) };
+}
+
+/** Indexes into `CpuState.r`: register i (encoding order) is `r[2i]` (bits 31:0) and `r[2i+1]` (bits 63:32). */
+export const R_RSP = 8;
+export const R_RIP = 32;
+const TWO32 = 2 ** 32;
+
+/** A 64-bit value from its 32-bit halves. */
+export function joinHalves(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** Store `v` (mod 2^64) as two 32-bit halves at `a[i]` (bits 31:0) and `a[i + 1]`. */
+export function storeHalves(a: Uint32Array, i: number, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  a[i] = Number(u & 0xffffffffn);
+  a[i + 1] = Number(u >> 32n);
+}
+
+/**
+ * The architectural state of one logical processor.
+ *
+ * The general registers and RIP live as 32-bit halves in `r`, so the entry code and exception
+ * delivery move them to and from memory without bigint arithmetic; `gpr`, `rip` and `rsp` are
+ * bigint views of the same storage, as software reads them. RFLAGS is a number (bits 63:22 are
+ * reserved and always 0); `rflags` is its bigint view.
+ */
 export class CpuState {
   cr0 = CR0_PE | CR0_PG | CR0_WP;
   cr2 = 0n;
   cr3 = 0n;
   cr4 = CR4_PAE;
   efer = EFER_LME | EFER_LMA | EFER_NXE;
-  rflags = RFLAGS_FIXED;
-  rip = 0n;
+  /** RFLAGS as a number (write it through Machine.setRflags, which keeps the paging view current). */
+  flags = Number(RFLAGS_FIXED);
   /** Selectors; CPL is CS.RPL (the low two bits of CS) in 64-bit mode. */
   cs = 0;
   ss = 0;
   pkru = 0;
   gsBase = 0n;
   kernelGsBase = 0n;
-  gdtr: DescriptorTableReg = { base: 0n, limit: 0 };
-  idtr: DescriptorTableReg = { base: 0n, limit: 0 };
+  gdtr: DescriptorTableReg = tableReg(0n, 0);
+  idtr: DescriptorTableReg = tableReg(0n, 0);
   /** Task register: selector and the base/limit loaded from its descriptor by LTR. */
-  tr = { selector: 0, base: 0n, limit: 0 };
-  readonly gpr: Record<GprName, bigint> = Object.fromEntries(GPR_NAMES.map((n) => [n, 0n])) as Record<GprName, bigint>;
+  tr: DescriptorTableReg & { selector: number } = { selector: 0, ...tableReg(0n, 0) };
+  /** The 16 general registers (encoding order), then RIP, as 32-bit halves (see R_RSP, R_RIP). */
+  readonly r = new Uint32Array(34);
+  /** The general registers by name, as bigint views of `r` (enumerable, so `{ ...gpr }` copies them). */
+  readonly gpr: Record<GprName, bigint>;
+
+  constructor() {
+    const r = this.r;
+    const gpr = {} as Record<GprName, bigint>;
+    GPR_NAMES.forEach((name, i) => {
+      Object.defineProperty(gpr, name, {
+        enumerable: true,
+        get: () => joinHalves(r[2 * i]!, r[2 * i + 1]!),
+        set: (v: bigint) => storeHalves(r, 2 * i, v),
+      });
+    });
+    this.gpr = gpr;
+  }
 
   get cpl(): number {
     return this.cs & 3;
   }
 
   get rsp(): bigint {
-    return this.gpr.rsp;
+    return joinHalves(this.r[R_RSP]!, this.r[R_RSP + 1]!);
   }
 
   set rsp(v: bigint) {
-    this.gpr.rsp = BigInt.asUintN(64, v);
+    storeHalves(this.r, R_RSP, v);
+  }
+
+  get rip(): bigint {
+    return joinHalves(this.r[R_RIP]!, this.r[R_RIP + 1]!);
+  }
+
+  set rip(v: bigint) {
+    storeHalves(this.r, R_RIP, v);
+  }
+
+  get rflags(): bigint {
+    return BigInt(this.flags);
+  }
+
+  /** Add `delta` (|delta| < 2^32) to RSP, wrapping mod 2^64. */
+  addRsp(delta: number): void {
+    const r = this.r;
+    let lo = r[R_RSP]! + delta;
+    if (lo >= TWO32) {
+      lo -= TWO32;
+      r[R_RSP + 1] = r[R_RSP + 1]! + 1;
+    } else if (lo < 0) {
+      lo += TWO32;
+      r[R_RSP + 1] = r[R_RSP + 1]! - 1;
+    }
+    r[R_RSP] = lo;
   }
 }
 

@@ -7,10 +7,10 @@
 // The entry code's own stack traffic is real (memory writes through paging) but not traced word
 // by word: `quiet()` mutes the hardware events, and the caller shows the resulting pt_regs frame.
 
-import { pop, popWords, push, pushWords } from '../../../../../hw/delivery.js';
+import { pop, popHalves, push, pushHalves, rspWords } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
 import { CR4_PCIDE } from '../../../../../hw/regs.js';
-import type { GprName } from '../../../../../hw/regs.js';
+import { GPR_NAMES, storeHalves, type GprName } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { PTI_USER_PGTABLE_AND_PCID_MASK, PTI_USER_PGTABLE_BIT, X86_CR3_PCID_NOFLUSH, X86_CR3_PTI_PCID_USER_BIT, type X86Kernel } from '../include/asm/processor.js';
 import { decide } from '../kernel/ftrace.js';
@@ -35,6 +35,21 @@ function popOrDie(m: Machine, what: string): bigint {
   return v;
 }
 
+/** Register numbers (encoding order, GPR_NAMES) of PUSH_ORDER, and of di/si. */
+const PUSH_REGNO = PUSH_ORDER.map((r) => GPR_NAMES.indexOf(r));
+const RDI = GPR_NAMES.indexOf('rdi');
+const RSI = GPR_NAMES.indexOf('rsi');
+const RAX = GPR_NAMES.indexOf('rax');
+/** Scratch halves for the entry code's register runs (one entry at a time per machine). */
+const RUN = new Uint32Array(2 * 24);
+const RET = new Uint32Array(2);
+
+/** Copy register `regno`'s halves into `buf` at word `i`. */
+function regInto(m: Machine, regno: number, buf: Uint32Array, i: number): void {
+  buf[2 * i] = m.cpu.r[2 * regno]!;
+  buf[2 * i + 1] = m.cpu.r[2 * regno + 1]!;
+}
+
 /**
  * PUSH_AND_CLEAR_REGS [save_ret=1] [rax=...]: push di, si, dx, cx, ax, r8-r11, bx, bp, r12-r15.
  * With save_ret the return address of `call error_entry` (on top of the stack) is moved above the
@@ -42,35 +57,53 @@ function popOrDie(m: Machine, what: string): bigint {
  * pushed again last. `ax` replaces the saved rax (entry_SYSCALL_64 pushes -ENOSYS).
  */
 export function PUSH_AND_CLEAR_REGS(m: Machine, opts: { saveRet: boolean; ax?: bigint }): void {
-  const g = m.cpu.gpr;
-  let ret = 0n;
-  const vals: bigint[] = [];
+  const buf = RUN;
+  let n = 0;
   if (opts.saveRet) {
-    pushOrDie(m, g.rsi, 'pt_regs->si');
-    ret = read(m, m.cpu.rsp + 8n);
-    write(m, m.cpu.rsp + 8n, g.rdi); // pt_regs->di over the return address
+    regInto(m, RSI, buf, 0);
+    const f = pushHalves(m, buf, 1, ['pt_regs->si']);
+    if (f) throw new Error(`model bug: entry push of pt_regs->si faulted (vector ${f.vector}) at rsp ${hex(m.cpu.rsp)}`);
+    if (rspWords(m, 8, false, RET, 1)) throw new Error(`model bug: entry read of ${hex(m.cpu.rsp + 8n)} faulted`);
+    regInto(m, RDI, buf, 0); // pt_regs->di over the return address
+    if (rspWords(m, 8, true, buf, 1)) throw new Error(`model bug: entry write of ${hex(m.cpu.rsp + 8n)} faulted`);
   } else {
-    vals.push(g.rdi, g.rsi);
+    regInto(m, RDI, buf, n++);
+    regInto(m, RSI, buf, n++);
   }
-  for (const r of PUSH_ORDER) vals.push(r === 'rax' && opts.ax !== undefined ? opts.ax : g[r]);
-  if (opts.saveRet) vals.push(ret);
-  const f = pushWords(m, vals, PUSH_NAMES);
+  for (const r of PUSH_REGNO) {
+    if (r === RAX && opts.ax !== undefined) storeHalves(buf, 2 * n++, opts.ax);
+    else regInto(m, r, buf, n++);
+  }
+  if (opts.saveRet) {
+    buf[2 * n] = RET[0]!;
+    buf[2 * n + 1] = RET[1]!;
+    n++;
+  }
+  const f = pushHalves(m, buf, n, PUSH_NAMES);
   if (f) throw new Error(`model bug: PUSH_REGS faulted (vector ${f.vector}) at rsp ${hex(m.cpu.rsp)}`);
   // CLEAR_REGS: xor the registers user mode controlled (rdi/rsp/rax stay: they carry the arguments).
-  for (const r of CLEARED) g[r] = 0n;
+  const regs = m.cpu.r;
+  for (const r of CLEARED_REGNO) regs[2 * r] = regs[2 * r + 1] = 0;
 }
 
 const PUSH_NAMES = PUSH_ORDER.map((r) => `pt_regs->${r}`);
 const CLEARED = ['rsi', 'rdx', 'rcx', 'r8', 'r9', 'r10', 'r11', 'rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'] as const;
+const CLEARED_REGNO = CLEARED.map((r) => GPR_NAMES.indexOf(r));
 const POP_ORDER: readonly GprName[] = [...PUSH_ORDER].reverse().concat(['rsi', 'rdi']);
+const POP_REGNO = POP_ORDER.map((r) => GPR_NAMES.indexOf(r));
 
 /** POP_REGS [pop_rdi=0]: restore the general registers from the frame, r15 first. */
 export function POP_REGS(m: Machine, popRdi: boolean): void {
   const n = popRdi ? 15 : 14;
-  const v = popWords(m, n, POP_ORDER);
-  if (!Array.isArray(v)) throw new Error(`model bug: POP_REGS faulted (vector ${v.vector})`);
-  const g = m.cpu.gpr;
-  for (let i = 0; i < n; i++) g[POP_ORDER[i]!] = v[i]!;
+  const buf = RUN;
+  const f = popHalves(m, buf, n, POP_ORDER);
+  if (f) throw new Error(`model bug: POP_REGS faulted (vector ${f.vector})`);
+  const regs = m.cpu.r;
+  for (let i = 0; i < n; i++) {
+    const r = POP_REGNO[i]!;
+    regs[2 * r] = buf[2 * i]!;
+    regs[2 * r + 1] = buf[2 * i + 1]!;
+  }
 }
 
 /** `n` 8-byte reads from `va` upwards (a model bug if one faults). */

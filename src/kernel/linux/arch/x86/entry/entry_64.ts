@@ -8,20 +8,26 @@
 // Simplified: no IBRS/retbleed untraining, no ENDBR, no ESPFIX, no bad-IRET recovery (the entry
 // code recognises native_irq_return_iret but no model ever faults there); one CPU.
 
-import { iretq, swapgs } from '../../../../../hw/delivery.js';
+import { iretq, popHalves, pushHalves, rspWords, swapgs } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
-import { RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF } from '../../../../../hw/regs.js';
+import { GPR_NAMES, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves, storeHalves } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type X86Kernel } from '../include/asm/processor.js';
-import { CS, FRAME_SIZE, PtRegs, loadPtRegs, ptRegsRecord, storeField } from '../include/asm/ptrace.js';
+import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord, storeField } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { idtSymbols } from '../kernel/idt.js';
 import type { SymbolTable } from '../kernel/symbols.js';
 import { pushWords } from '../../../../../hw/delivery.js';
-import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, read, readWords, write, writeWords } from './calling.js';
+import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, read, readWords, write } from './calling.js';
 
 const SRC = 'arch/x86/entry/entry_64.S';
 const RFLAGS_DF = 1n << 10n;
+const RDI = GPR_NAMES.indexOf('rdi');
+const RSI = GPR_NAMES.indexOf('rsi');
+const CLAC_CLD = Number(RFLAGS_AC | RFLAGS_DF);
+/** Scratch halves: one word, and a pt_regs frame. */
+const WORD = new Uint32Array(2);
+const FRAME = new Uint32Array(FRAME_SIZE / 4);
 
 /** __entry_text_start: the entry code lives in its own section, which PTI maps for user mode. */
 export const ENTRY_TEXT_START = _TEXT + 0xc00000n;
@@ -58,7 +64,7 @@ export function bind_idtentry(k: X86Kernel, vector: number, asmsym: string, cfun
 function idtentry(k: X86Kernel, vector: number, asmsym: string, cfunc: string, fn: IdtHandler, hasErrorCode: boolean): void {
   const m = k.machine;
   if (m.trace.enabled) fentry(k, asmsym, SRC, { vector: String(vector), cfunc, has_error_code: hasErrorCode ? '1' : '0' });
-  m.setRflags(m.cpu.rflags & ~(RFLAGS_AC | RFLAGS_DF)); // ASM_CLAC; cld
+  m.setFlags(m.cpu.flags & ~CLAC_CLD); // ASM_CLAC; cld
   if (!hasErrorCode) quiet(m, () => PUSH(m, -1n & 0xffffffffffffffffn, 'orig_ax = -1'));
   idtentry_body(k, cfunc, fn);
   fexit(k, asmsym);
@@ -73,12 +79,17 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const rax = error_entry(k);
   m.cpu.rsp = rax;
   const regs = quiet(m, () => loadPtRegs(m, rax)); // the C view of the frame
-  const ec = regs.v.orig_ax; // movq ORIG_RAX(%rsp), %rsi
+  const oi = 2 * (ORIG_RAX / 8);
+  const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
+  const ecHi = regs.w[oi + 1]!;
   quiet(m, () => storeField(m, regs, 'orig_ax', 0xffffffffffffffffn)); // movq $-1, ORIG_RAX(%rsp)
-  if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(ec)}); orig_ax = -1`);
-  m.cpu.gpr.rdi = rax;
-  m.cpu.gpr.rsi = ec;
-  fn(k, regs, Number(ec & 0xffffffffn));
+  if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(joinHalves(ecLo, ecHi))}); orig_ax = -1`);
+  const r = m.cpu.r;
+  r[2 * RDI] = regs.lo; // movq %rsp, %rdi
+  r[2 * RDI + 1] = regs.hi;
+  r[2 * RSI] = ecLo;
+  r[2 * RSI + 1] = ecHi;
+  fn(k, regs, ecLo);
   if (k.current.state === 'dead') {
     decide(k, 'idtentry_body', 'task exited', 'do_exit() never returns: no error_return for this frame');
     return;
@@ -95,10 +106,11 @@ export function error_entry(k: X86Kernel): bigint {
   const m = k.machine;
   fentry(k, 'error_entry', SRC);
   quiet(m, () => {
-    PUSH(m, k.syms.addr('error_entry') - 1n, 'return address'); // the `call error_entry`
+    storeHalves(WORD, 0, k.syms.addr('error_entry') - 1n); // the `call error_entry`
+    if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
     PUSH_AND_CLEAR_REGS(m, { saveRet: true });
   });
-  const fromUser = (quiet(m, () => read(m, m.cpu.rsp + 8n + BigInt(CS))) & 3n) !== 0n; // testb $3, CS+8(%rsp)
+  const fromUser = (stackWord(m, 8 + CS) & 3) !== 0; // testb $3, CS+8(%rsp)
   let rax: bigint;
   if (fromUser) {
     decide(k, 'error_entry', 'from user mode', 'testb $3, CS+8(%rsp): swapgs, kernel CR3, move to the task stack');
@@ -113,7 +125,9 @@ export function error_entry(k: X86Kernel): bigint {
     rax = m.cpu.rsp + 8n;
     if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'error_entry', addr: hex(rax), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, rax))) });
   }
-  quiet(m, () => POP(m, 'return address')); // RET
+  quiet(m, () => {
+    if (popHalves(m, WORD, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted'); // RET
+  });
   if (m.trace.enabled) fexit(k, 'error_entry', hex(rax));
   return rax;
 }
@@ -127,7 +141,13 @@ export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
   const regs = k.percpu.top_of_stack - BigInt(FRAME_SIZE);
   quiet(m, () => {
-    if (regs !== eregs) writeWords(m, regs, readWords(m, eregs, FRAME_SIZE / 8)); // *regs = *eregs
+    if (regs !== eregs) { // *regs = *eregs
+      const n = FRAME_SIZE / 8;
+      storeHalves(WORD, 0, eregs);
+      if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(eregs)} faulted`);
+      storeHalves(WORD, 0, regs);
+      if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(regs)} faulted`);
+    }
   });
   if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(regs), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, regs))) });
   if (m.trace.enabled) fexit(k, 'sync_regs', hex(regs));
@@ -138,7 +158,7 @@ export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
 export function error_return(k: X86Kernel): void {
   const m = k.machine;
   fentry(k, 'error_return', SRC);
-  const toUser = (quiet(m, () => read(m, m.cpu.rsp + BigInt(CS))) & 3n) !== 0n; // testb $3, CS(%rsp)
+  const toUser = (stackWord(m, CS) & 3) !== 0; // testb $3, CS(%rsp)
   if (toUser) swapgs_restore_regs_and_return_to_usermode(k);
   else restore_regs_and_return_to_kernel(k);
   fexit(k, 'error_return');
@@ -154,16 +174,24 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
   fentry(k, 'swapgs_restore_regs_and_return_to_usermode', SRC);
   quiet(m, () => {
     POP_REGS(m, false);
-    const rdi = m.cpu.rsp; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
+    const r = m.cpu.r;
+    const rdiLo = r[R_RSP]!; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
+    const rdiHi = r[R_RSP + 1]!;
     m.cpu.rsp = read(m, k.machine.cpu.tr.base + 4n); // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
-    const w = readWords(m, rdi, 7); // user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS
-    const f = pushWords(m, [w[6]!, w[5]!, w[4]!, w[3]!, w[2]!, w[0]!], IRET_COPY);
+    if (m.tryWordsAt(rdiHi, rdiLo, 8, false, FRAME, 7, false, false) < 7) throw new Error(`model bug: entry read of ${hex(joinHalves(rdiLo, rdiHi))} faulted`);
+    // pushq 6*8(%rdi) ... pushq (%rdi): SS, RSP, EFLAGS, CS, RIP, then user RDI
+    const w = FRAME;
+    for (const [to, from] of IRET_COPY_ORDER) {
+      w[14 + 2 * to] = w[2 * from]!;
+      w[15 + 2 * to] = w[2 * from + 1]!;
+    }
+    const f = pushHalves(m, w.subarray(14, 26), 6, IRET_COPY);
     if (f) throw new Error('model bug: the trampoline stack push faulted');
   });
   if (m.trace.enabled) decide(k, 'swapgs_restore_regs_and_return_to_usermode', 'on the entry stack', `rsp=${hex(m.cpu.rsp)}: IRET frame and user RDI copied from the task stack`);
   SWITCH_TO_USER_CR3(k, 'swapgs_restore_regs_and_return_to_usermode');
   quiet(m, () => {
-    m.cpu.gpr.rdi = POP(m, 'rdi');
+    if (popHalves(m, m.cpu.r.subarray(2 * RDI, 2 * RDI + 2), 1, ['rdi'])) throw new Error('model bug: entry pop of rdi faulted');
   });
   if (swapgs(m)) throw new Error('model bug: swapgs failed');
   native_iret(k);
@@ -171,6 +199,15 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
 }
 
 const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
+/** [push slot, word read from the task stack] for IRET_COPY. */
+const IRET_COPY_ORDER: readonly (readonly [number, number])[] = [[0, 6], [1, 5], [2, 4], [3, 3], [4, 2], [5, 0]];
+
+/** The low 32 bits of the stack word at RSP + `off` (the entry code's `testb $3, CS(%rsp)`). */
+function stackWord(m: Machine, off: number): number {
+  const f = quiet(m, () => rspWords(m, off, false, WORD, 1));
+  if (f) throw new Error(`model bug: entry read of ${hex(m.cpu.rsp + BigInt(off))} faulted`);
+  return WORD[0]!;
+}
 
 /** restore_regs_and_return_to_kernel: POP_REGS, skip orig_ax, native_iret. */
 export function restore_regs_and_return_to_kernel(k: X86Kernel): void {

@@ -15,6 +15,7 @@
 // FRAME_SIZE = 168 (21 words). PUSH_REGS pushes di first, so di sits highest of the software part.
 
 import type { Machine } from '../../../../../../hw/machine.js';
+import { joinHalves, storeHalves } from '../../../../../../hw/regs.js';
 import { hex } from '../../../../../../trace/events.js';
 
 export const PT_REGS_FIELDS = [
@@ -36,11 +37,34 @@ export const RSP = 152;
 export const SS = 160;
 export const FRAME_SIZE = 168;
 
-/** The C view of a pt_regs frame at `addr` (a kernel virtual address). */
+/** The fields of a frame as bigint views of its halves (a prototype accessor per field, defined below). */
+class PtRegsFields {
+  constructor(readonly w: Uint32Array) {}
+}
+PT_REGS_FIELDS.forEach((f, i) => {
+  Object.defineProperty(PtRegsFields.prototype, f, {
+    get(this: PtRegsFields) {
+      return joinHalves(this.w[2 * i]!, this.w[2 * i + 1]!);
+    },
+  });
+});
+
+/**
+ * The C view of a pt_regs frame at `addr` (a kernel virtual address): its 21 words as 32-bit
+ * halves in `w` (field i at 2i, 2i+1), read from memory once; `v` reads them as bigints.
+ */
 export class PtRegs {
-  readonly v: Record<PtRegsField, bigint>;
-  constructor(readonly addr: bigint, values?: Record<PtRegsField, bigint>) {
-    this.v = values ?? (Object.fromEntries(PT_REGS_FIELDS.map((f) => [f, 0n])) as Record<PtRegsField, bigint>);
+  readonly w = new Uint32Array(2 * PT_REGS_FIELDS.length);
+  readonly v: Readonly<Record<PtRegsField, bigint>> = new PtRegsFields(this.w) as unknown as Record<PtRegsField, bigint>;
+  /** `addr` as 32-bit halves. */
+  readonly lo: number;
+  readonly hi: number;
+  /** `values`: a frame built by hand (tests); else all zero until loaded. */
+  constructor(readonly addr: bigint, values?: Readonly<Record<PtRegsField, bigint>>) {
+    const a = BigInt.asUintN(64, addr);
+    this.lo = Number(a & 0xffffffffn);
+    this.hi = Number(a >> 32n);
+    if (values) PT_REGS_FIELDS.forEach((f, i) => storeHalves(this.w, 2 * i, values[f]));
   }
   get ip(): bigint { return this.v.ip; }
   get cs(): bigint { return this.v.cs; }
@@ -50,7 +74,7 @@ export class PtRegs {
 
 /** user_mode(regs): the saved CS has RPL 3 (asm/ptrace.h). */
 export function user_mode(regs: PtRegs): boolean {
-  return (regs.v.cs & 3n) !== 0n;
+  return (regs.w[2 * (CS / 8)]! & 3) !== 0;
 }
 
 /**
@@ -58,22 +82,23 @@ export function user_mode(regs: PtRegs): boolean {
  * memory read; a fault here is a model bug (the entry code only reads mapped stacks).
  */
 export function loadPtRegs(m: Machine, addr: bigint): PtRegs {
-  const words = new Array<bigint>(PT_REGS_FIELDS.length).fill(0n);
-  const r = m.tryWords(addr, 8, 'read', words, words.length);
-  if (r.fault) throw new Error(`model bug: reading pt_regs at ${hex(addr)} faulted (vector ${r.fault.vector})`);
-  const w = words as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
-  // One literal in field order: a fixed-shape object (the hot path reads it on every fault).
-  const v: Record<PtRegsField, bigint> = {
-    r15: w[0], r14: w[1], r13: w[2], r12: w[3], bp: w[4], bx: w[5], r11: w[6], r10: w[7], r9: w[8], r8: w[9], ax: w[10],
-    cx: w[11], dx: w[12], si: w[13], di: w[14], orig_ax: w[15], ip: w[16], cs: w[17], flags: w[18], sp: w[19], ss: w[20],
-  };
-  return new PtRegs(addr, v);
+  const regs = new PtRegs(addr);
+  if (m.tryWordsAt(regs.hi, regs.lo, 8, false, regs.w, PT_REGS_FIELDS.length, false, false) < PT_REGS_FIELDS.length) {
+    throw new Error(`model bug: reading pt_regs at ${hex(addr)} faulted (vector ${m.lastFault?.vector})`);
+  }
+  return regs;
 }
 
 /** Write one field back to the frame in memory (and to the view). */
 export function storeField(m: Machine, regs: PtRegs, f: PtRegsField, value: bigint): void {
-  regs.v[f] = BigInt.asUintN(64, value);
-  write64(m, regs.addr + BigInt(PT_REGS_OFFSET[f]), regs.v[f]);
+  const i = PT_REGS_OFFSET[f] / 8;
+  storeHalves(regs.w, 2 * i, value);
+  const at = regs.w.subarray(2 * i, 2 * i + 2);
+  const lo = regs.lo + 8 * i;
+  const carry = lo >= 2 ** 32 ? 1 : 0;
+  if (m.tryWordsAt((regs.hi + carry) >>> 0, lo - carry * 2 ** 32, 8, true, at, 1, false, false) < 1) {
+    throw new Error(`model bug: kernel write of ${hex(regs.addr + BigInt(8 * i))} faulted (vector ${m.lastFault?.vector})`);
+  }
 }
 
 export function read64(m: Machine, va: bigint): bigint {
