@@ -102,6 +102,8 @@ export class Machine {
   private readonly wFirst = new WalkOut();
   /** Rights tables by control-flag combination (see deriveCtl). */
   private readonly rightsTables = new Map<number, Uint8Array>();
+  /** The derived state for each CR3 value seen since the last syncCtl (see setReg). */
+  private readonly ctlByCr3 = new Map<bigint, PagingCtl>();
   /** Scratch halves for the bigint form of tryWords. */
   private readonly scratch = new Uint32Array(64);
   /** The fault of the last number-form access (tryWordsAt) that did not complete. */
@@ -118,6 +120,7 @@ export class Machine {
   /** Rebuild the derived control state after a register write. */
   syncCtl(): void {
     this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g, this.rightsTables);
+    this.ctlByCr3.clear();
   }
 
   // --- translation (the hot path) ------------------------------------------------------------
@@ -342,12 +345,13 @@ export class Machine {
    * The number form of `tryWords`, for the entry code and exception delivery: the address is
    * `hi`:`lo` (its 32-bit halves) and word i is `buf[2i]` (bits 31:0) and `buf[2i+1]` (bits 63:32).
    * Returns how many accesses completed; when fewer than `count`, `lastFault` holds the fault.
+   * The address must be 4-byte aligned for the fast path (TSS.RSP0 sits at offset 4).
    * Each page is translated once and later accesses to it count as the TLB hits they are, so the
    * counters, A/D flags and faults are those of the separate accesses. With tracing on, or no
    * TLB, or an unaligned address, it is literally a loop of `tryAccess` (same events).
    */
   tryWordsAt(hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what?: readonly string[]): number {
-    if (this.trace.enabled || this.tlb === null || (lo & 7) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what);
+    if (this.trace.enabled || this.tlb === null || (lo & 3) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what);
     const tlb = this.tlb;
     const acc = write ? ACC_WRITE : ACC_READ;
     const user = this.cpu.cpl === 3 && !implicit;
@@ -358,13 +362,27 @@ export class Machine {
         this.lastFault = { vector: stack ? SS : GP, errorCode: 0 };
         return i;
       }
+      const off = lo & 0xfff;
+      if (off > 4088) {
+        // A 4-byte aligned word that crosses into the next page: the general access (§4.7 order).
+        if (this.wordsAtSlow(hi, lo, stride, write, buf.subarray(2 * i, 2 * i + 2), 1, implicit, stack, undefined) < 1) return i;
+        i++;
+        lo += stride;
+        if (lo < 0) {
+          lo += TWO32;
+          hi = hi === 0 ? 0xffffffff : hi - 1;
+        } else if (lo >= TWO32) {
+          lo -= TWO32;
+          hi = hi === 0xffffffff ? 0 : hi + 1;
+        }
+        continue;
+      }
       const pfn = this.translate(hi * 1048576 + (lo >>> 12), acc, user, implicit);
       if (pfn < 0) {
         this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) };
         return i;
       }
       // The words of the run in this page: the first translated, the rest hit the entry it filled.
-      const off = lo & 0xfff;
       const n = Math.min(count - i, stride > 0 ? (4096 - off) >>> 3 : (off >>> 3) + 1);
       if (n > 1) {
         tlb.hits += n - 1;
@@ -566,7 +584,18 @@ export class Machine {
     const old = this.cpu[name];
     this.cpu[name] = BigInt.asUintN(64, v);
     // CR3 changes only the root and the PCID (a kernel with PTI writes it twice per fault).
-    if (name === 'cr3') this.ctl = withCr3(this.ctl, this.cpu.cr3, this.mem.maxPhyAddr);
+    if (name === 'cr3') {
+      // A kernel with PTI flips between a few CR3 values: keep the derived state of each until
+      // another control register changes (syncCtl).
+      const cr3 = this.cpu.cr3;
+      let ctl = this.ctlByCr3.get(cr3);
+      if (ctl === undefined) {
+        ctl = withCr3(this.ctl, cr3, this.mem.maxPhyAddr);
+        if (this.ctlByCr3.size >= 64) this.ctlByCr3.clear();
+        this.ctlByCr3.set(cr3, ctl);
+      }
+      this.ctl = ctl;
+    }
     else if (name !== 'cr2') this.syncCtl();
     if (this.trace.enabled && old !== this.cpu[name]) this.trace.emit({ ev: 'reg', name, old: hex(old), value: hex(this.cpu[name]) });
   }

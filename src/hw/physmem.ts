@@ -212,13 +212,21 @@ export class PhysMem {
   }
 
   /**
-   * `n` aligned 8-byte reads in frame `pfn`, the j-th at byte `off + j * step` (all inside the
+   * `n` 8-byte reads in frame `pfn` (4-byte aligned at least), the j-th at byte `off + j * step` (all inside the
    * frame), into `out[i + 2j]` (bits 31:0) and `out[i + 2j + 1]`.
    */
   readRun(pfn: number, off: number, step: number, out: Uint32Array, i: number, n: number): void {
     const base = (pfn < this.dense.length ? this.dense[pfn]! : this.slotOfFrame(pfn)) * LINES_PER_FRAME;
     const lineIdx = this.lineIdx;
     const words = this.words;
+    if (off & 4) {
+      // 4-byte aligned words (TSS.RSP0 at offset 4): each half may sit in its own 128-byte line.
+      for (let j = 0; j < n; j++, off += step, i += 2) {
+        out[i] = words[lineIdx[base + (off >>> LINE_SHIFT)]! * LINE_WORDS + ((off & 127) >>> 2)]!;
+        out[i + 1] = words[lineIdx[base + ((off + 4) >>> LINE_SHIFT)]! * LINE_WORDS + (((off + 4) & 127) >>> 2)]!;
+      }
+      return;
+    }
     for (let j = 0; j < n; j++, off += step, i += 2) {
       const k = lineIdx[base + (off >>> LINE_SHIFT)]! * LINE_WORDS + ((off & 127) >>> 2); // slot 0 and line 0 read as zero
       out[i] = words[k]!;
@@ -230,6 +238,13 @@ export class PhysMem {
   writeRun(pfn: number, off: number, step: number, src: Uint32Array, i: number, n: number): void {
     let slot = this.lookup(pfn);
     if (slot < 0) slot = this.newSlot(pfn);
+    if (off & 4) {
+      for (let j = 0; j < n; j++, off += step, i += 2) {
+        this.words[this.lineIn(slot, off >>> LINE_SHIFT) * LINE_WORDS + ((off & 127) >>> 2)] = src[i]!;
+        this.words[this.lineIn(slot, (off + 4) >>> LINE_SHIFT) * LINE_WORDS + (((off + 4) & 127) >>> 2)] = src[i + 1]!;
+      }
+      return;
+    }
     for (let j = 0; j < n; j++, off += step, i += 2) {
       let line = this.lineIdx[slot * LINES_PER_FRAME + (off >>> LINE_SHIFT)]!;
       if (line === 0) line = this.lineIn(slot, off >>> LINE_SHIFT);

@@ -177,7 +177,8 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
     const r = m.cpu.r;
     const rdiLo = r[R_RSP]!; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
     const rdiHi = r[R_RSP + 1]!;
-    m.cpu.rsp = read(m, k.machine.cpu.tr.base + 4n); // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
+    const tr = m.cpu.tr; // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
+    if (m.tryWordsAt(tr.hi, tr.lo + 4, 8, false, r.subarray(R_RSP, R_RSP + 2), 1, false, false) < 1) throw new Error('model bug: entry read of TSS.sp0 faulted');
     if (m.tryWordsAt(rdiHi, rdiLo, 8, false, FRAME, 7, false, false) < 7) throw new Error(`model bug: entry read of ${hex(joinHalves(rdiLo, rdiHi))} faulted`);
     // pushq 6*8(%rdi) ... pushq (%rdi): SS, RSP, EFLAGS, CS, RIP, then user RDI
     const w = FRAME;
