@@ -5,13 +5,13 @@
 // memory and, when vm_fault fails, resumes at the copyio recovery address (EFAULT).
 // Simplified: no LBR/instruction-stream capture, no DTrace, no FPU/debug traps.
 
-import { RFLAGS_AC, RFLAGS_IF } from '../../../../hw/regs.js';
+import { R_RIP, RFLAGS_AC, RFLAGS_IF, joinHalves, storeHalves } from '../../../../hw/regs.js';
 import { decide, hx, krName, leave, klog, KERN_ABORTED, KERN_FAILURE, KERN_SUCCESS, VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE, protName, type Xnu } from '../../xnu.js';
 import { exception_triage } from '../kern/exception.js';
 import { vm_fault } from '../vm/vm_fault.js';
 import { VM_MAX_USER_ADDRESS } from '../vm/vm_map.js';
 import { R64, ktext } from '../x86_64/hib.js';
-import { kread, kwrite } from '../x86_64/kaccess.js';
+import { kread, kreadAt, kreadSmallAt, kwrite, kwriteSmallAt } from '../x86_64/kaccess.js';
 import { T_PAGE_FAULT, T_PF_EXECUTE, T_PF_PROT, T_PF_WRITE } from '../x86_64/idt_table.js';
 
 const FILE = 'osfmk/i386/trap.c';
@@ -29,19 +29,31 @@ export function protFromErr(err: number): number {
   return prot;
 }
 
+const IF = Number(RFLAGS_IF);
+const USER_TRAP_TEXT = ktext('user_trap');
+
 type UserTrapOutcome = 'resume' | 'resume-aborted' | 'panic-kern-failure' | 'exc-bad-access' | 'gp-fault';
 
-/** user_trap (trap.c:1075). Returns false when the kernel panicked. */
-export function user_trap(k: Xnu, state: bigint): boolean {
+/** The saved state's quadwords user_trap reads (scratch halves; one trap at a time per machine). */
+const W = new Uint32Array(2 * 3);
+
+/** user_trap (trap.c:1075) on the saved state at `hi`:`lo`. Returns false when the kernel panicked. */
+export function user_trap(k: Xnu, hi: number, lo: number): boolean {
   const m = k.m;
-  const type = Number(kread(k, state + BigInt(R64.trapno), 2));
-  const err = Number(kread(k, state + BigInt(R64.err)) & 0xffffn);
-  const vaddr = kread(k, state + BigInt(R64.cr2));
-  const rip = kread(k, state + BigInt(R64.rip));
-  if (k.trace.enabled) k.trace.emit({ ev: 'enter', fn: 'user_trap', src: `${FILE}:user_trap (xnu-11417)`, args: { saved_state: hx(state), type: String(type), err: hx(err), vaddr: hx(vaddr), rip: hx(rip) } });
-  kwrite(k, state + BigInt(R64.cpu), 0n, 2); // isf.cpu = cpu_number()
-  m.cpu.rip = ktext('user_trap');
-  m.setRflags(m.cpu.rflags | RFLAGS_IF); // pal_sti()
+  const type = kreadSmallAt(k, hi, lo, R64.trapno, 2);
+  kreadAt(k, hi, lo, R64.err, W, 1);
+  const err = W[0]! & 0xffff;
+  kreadAt(k, hi, lo, R64.cr2, W, 1);
+  const vaLo = W[0]!;
+  const vaHi = W[1]!;
+  kreadAt(k, hi, lo, R64.rip, W, 1);
+  if (k.trace.enabled) {
+    const args = { saved_state: hx(joinHalves(lo, hi)), type: String(type), err: hx(err), vaddr: hx(joinHalves(vaLo, vaHi)), rip: hx(joinHalves(W[0]!, W[1]!)) };
+    k.trace.emit({ ev: 'enter', fn: 'user_trap', src: `${FILE}:user_trap (xnu-11417)`, args });
+  }
+  kwriteSmallAt(k, hi, lo, R64.cpu, 0, 2); // isf.cpu = cpu_number()
+  storeHalves(m.cpu.r, R_RIP, USER_TRAP_TEXT);
+  m.setFlags(m.cpu.flags | IF); // pal_sti()
   let exc = 0;
   let code = 0;
   let subcode = 0n;
@@ -49,7 +61,7 @@ export function user_trap(k: Xnu, state: bigint): boolean {
   if (type === T_PAGE_FAULT) {
     const prot = protFromErr(err);
     if (k.trace.enabled) decide(k, 'user_trap', 'T_PAGE_FAULT', `prot = ${protName(prot)} from err ${hx(err)}`);
-    const kr = vm_fault(k, k.current!.map, Number(vaddr), prot, false, 'THREAD_ABORTSAFE');
+    const kr = vm_fault(k, k.current!.map, vaHi * 2 ** 32 + vaLo, prot, false, 'THREAD_ABORTSAFE');
     if (kr === KERN_SUCCESS) why = 'resume';
     else if (kr === KERN_ABORTED) why = 'resume-aborted';
     else if (kr === KERN_FAILURE) why = 'panic-kern-failure';
@@ -57,7 +69,7 @@ export function user_trap(k: Xnu, state: bigint): boolean {
       why = 'exc-bad-access';
       exc = EXC_BAD_ACCESS;
       code = kr;
-      subcode = vaddr;
+      subcode = joinHalves(vaLo, vaHi);
     }
   } else {
     why = 'gp-fault';
@@ -92,8 +104,9 @@ function find_recovery_entry(rip: bigint): bigint | null {
   return rip === ktext('_bcopy') ? ktext('_bcopy_fail') : null;
 }
 
-/** kernel_trap (trap.c:664) for T_PAGE_FAULT. Returns false when the kernel panicked. */
-export function kernel_trap(k: Xnu, state: bigint): boolean {
+/** kernel_trap (trap.c:664) for T_PAGE_FAULT, on the saved state at `hi`:`lo`. Returns false when the kernel panicked. */
+export function kernel_trap(k: Xnu, hi: number, lo: number): boolean {
+  const state = joinHalves(lo, hi);
   const err = Number(kread(k, state + BigInt(R64.err)) & 0xffffn);
   const vaddr = kread(k, state + BigInt(R64.cr2));
   const rip = kread(k, state + BigInt(R64.rip));

@@ -7,65 +7,140 @@
 // L_dispatch_U32), no LDT, no debug-register restore beyond the DR7 decision, no sysret path.
 
 import { iretq, swapgs } from '../../../../hw/delivery.js';
+import type { Machine } from '../../../../hw/machine.js';
 import { hex } from '../../../../trace/events.js';
 import { VECTORS } from '../../../../hw/exceptions.js';
-import { RFLAGS_AC } from '../../../../hw/regs.js';
+import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_IF, joinHalves, storeHalves } from '../../../../hw/regs.js';
 import { decide, enter, hx, leave, type Xnu } from '../../xnu.js';
-import { DBLMAP, stubAddress } from '../i386/mp_desc.js';
 import { kernel_trap, user_trap } from '../i386/trap.js';
 import { ast_taken_user } from '../kern/ast.js';
 import {
   CPU_ACTIVE_CR3, CPU_ESTACK, CPU_KERNEL_CR3, CPU_KERNEL_STACK, CPU_NEED_SEGCHK, CPU_PENDING_AST, CPU_SHADOWTASK_CR3, CPU_TASK_CR3,
-  CPU_TASK_MAP, CPU_TLB_INVALID, CPU_UBER_ISF, CPU_UBER_TMP, CPU_UCR3, HIB_BASE, HIB_IDT64_HNDL_TABLE0, HIB_TEXT_LABELS, ISF64_SIZE,
-  ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
+  CPU_TASK_MAP, CPU_TLB_INVALID, CPU_UBER_ISF, CPU_UBER_TMP, CPU_UCR3, HIB_BASE, HIB_IDT64_HNDL_TABLE0, HIB_STUB_SIZE, HIB_STUBS,
+  HIB_TEXT_LABELS, ISF64_SIZE, ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
 } from './hib.js';
 import { HNDL_ALLTRAPS, IDT_TABLE, T_PAGE_FAULT } from './idt_table.js';
-import { kread, kreadWords, kwrite, kwriteWords } from './kaccess.js';
+import { kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt } from './kaccess.js';
 
 const FILE = 'osfmk/x86_64/idt64.s';
+const TWO32 = 2 ** 32;
+
+// The entry code moves registers and quadwords as 32-bit halves (CpuState.r, Machine.tryWordsAt):
+// no bigint per word on the fault path. Register i (GPR_NAMES order) is r[2i] (bits 31:0), r[2i+1].
+const RAX = 0;
+const RCX = 2;
+const RDX = 4;
+const RBX = 6;
+const RBP = 10;
+const RSI = 12;
+const R15 = 30;
+/** Scratch halves (one trap at a time per machine): one quadword, a register block, a run of pushes. */
+const W = new Uint32Array(2);
+const BLOCK = new Uint32Array(2 * 16);
+const RUN = new Uint32Array(2 * 8);
+const IRET = new Uint32Array(2 * 5);
+
+/**
+ * A 64-bit base the asm adds offsets to (the kernel GS base, the double map's __HIB alias) as
+ * 32-bit halves, split again only when the value changes (a cache keyed by the value, so
+ * machines side by side share it harmlessly).
+ */
+class Halves {
+  private v = -1n;
+  lo = 0;
+  hi = 0;
+  constructor(private readonly bias: bigint) {}
+  of(v: bigint): this {
+    if (v !== this.v) {
+      const u = BigInt.asUintN(64, v + this.bias);
+      this.v = v;
+      this.lo = Number(u & 0xffffffffn);
+      this.hi = Number(u >> 32n);
+    }
+    return this;
+  }
+}
+/** %gs base (cpu_data), and DBLMAP(HIB_BASE) keyed by dblmap_dist. */
+const GS = new Halves(0n);
+const DBL = new Halves(HIB_BASE);
 
 function label(k: Xnu, name: string): void {
   enter(k, name, FILE);
 }
 
-function setRip(k: Xnu, va: bigint): void {
-  k.m.cpu.rip = va;
+/** RIP = `hi`:`lo` + `off` (0 <= off < 2^32). */
+function setRipAt(m: Machine, hi: number, lo: number, off: number): void {
+  const l = lo + off;
+  const r = m.cpu.r;
+  r[R_RIP] = l;
+  r[R_RIP + 1] = l >= TWO32 ? hi + 1 : hi;
 }
 
-function hibLabel(k: Xnu, name: string): bigint {
-  return DBLMAP(k, HIB_BASE + BigInt(HIB_TEXT_LABELS[name]!));
+/** RIP = DBLMAP of a __HIB text label (the asm jumps through the double map). */
+function setRipHib(k: Xnu, name: string): void {
+  const d = DBL.of(k.dblmapDist);
+  setRipAt(k.m, d.hi, d.lo, HIB_TEXT_LABELS[name]!);
 }
 
-/** pushq by kernel code: the store goes through the CPU (kwrite); one `push` event per word. */
-function mustPush(k: Xnu, v: bigint, what: string): void {
-  const rsp = k.m.cpu.rsp - 8n;
-  kwrite(k, rsp, v);
-  k.m.cpu.rsp = rsp;
-  if (k.trace.enabled) k.trace.emit({ ev: 'push', addr: hex(rsp), value: hex(v), what });
+/** pushq of `hi`:`lo` by kernel code: the store goes through the CPU (kwriteAt); one `push` event per word. */
+function mustPush(k: Xnu, lo: number, hi: number, what: string): void {
+  const cpu = k.m.cpu;
+  W[0] = lo;
+  W[1] = hi;
+  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, W);
+  cpu.addRsp(-8);
+  if (k.trace.enabled) k.trace.emit({ ev: 'push', addr: hex(cpu.rsp), value: hex(joinHalves(lo, hi)), what });
 }
 
-/** Several pushq's: with tracing on, one event each; off, one run of stores. */
-function pushAll(k: Xnu, values: bigint[], whats: readonly string[]): void {
+/** Several pushq's of `buf`'s `n` words, in push order: with tracing on, one event each; off, one run of stores. */
+function pushAll(k: Xnu, buf: Uint32Array, n: number, whats: readonly string[]): void {
   if (k.trace.enabled) {
-    values.forEach((v, i) => mustPush(k, v, whats[i]!));
+    for (let i = 0; i < n; i++) mustPush(k, buf[2 * i]!, buf[2 * i + 1]!, whats[i]!);
     return;
   }
-  kwriteWords(k, k.m.cpu.rsp - 8n, values, -8);
-  k.m.cpu.rsp -= BigInt(8 * values.length);
+  const cpu = k.m.cpu;
+  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, buf, n, -8);
+  cpu.addRsp(-8 * n);
 }
 
-/** popq by kernel code. */
-function mustPop(k: Xnu, what: string): bigint {
-  const rsp = k.m.cpu.rsp;
-  const v = kread(k, rsp);
-  k.m.cpu.rsp = rsp + 8n;
-  if (k.trace.enabled) k.trace.emit({ ev: 'pop', addr: hex(rsp), value: hex(v), what });
-  return v;
+/** popq by kernel code, into W. */
+function mustPop(k: Xnu, what: string): Uint32Array {
+  const cpu = k.m.cpu;
+  kreadAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, 0, W);
+  if (k.trace.enabled) k.trace.emit({ ev: 'pop', addr: hex(cpu.rsp), value: hex(joinHalves(W[0]!, W[1]!)), what });
+  cpu.addRsp(8);
+  return W;
 }
 
-/** %gs:off — a load relative to the kernel GS base (cpu_data). */
-const gsRead = (k: Xnu, off: number): bigint => kread(k, k.m.cpu.gsBase + BigInt(off));
-const gsWrite = (k: Xnu, off: number, v: bigint): void => kwrite(k, k.m.cpu.gsBase + BigInt(off), v);
+/** The quadword at RSP + `off` (a `mov off(%rsp)`), into W. */
+function rspRead(k: Xnu, off: number): Uint32Array {
+  const r = k.m.cpu.r;
+  kreadAt(k, r[R_RSP + 1]!, r[R_RSP]!, off, W);
+  return W;
+}
+
+/** %gs:off — a load relative to the kernel GS base (cpu_data), into W. */
+function gsRead(k: Xnu, off: number): Uint32Array {
+  const g = GS.of(k.m.cpu.gsBase);
+  kreadAt(k, g.hi, g.lo, off, W);
+  return W;
+}
+
+/** A store of `w`'s quadword to %gs:off. */
+function gsWrite(k: Xnu, off: number, w: Uint32Array): void {
+  const g = GS.of(k.m.cpu.gsBase);
+  kwriteAt(k, g.hi, g.lo, off, w);
+}
+
+/** Copy register `from`'s halves (its GPR index times 2) into word `i` of `buf`, or back. */
+function regToBuf(r: Uint32Array, from: number, buf: Uint32Array, i: number): void {
+  buf[2 * i] = r[from]!;
+  buf[2 * i + 1] = r[from + 1]!;
+}
+function bufToReg(buf: Uint32Array, i: number, r: Uint32Array, to: number): void {
+  r[to] = buf[2 * i]!;
+  r[to + 1] = buf[2 * i + 1]!;
+}
 
 export type EntryResult = 'returned-to-user' | 'returned-to-kernel' | 'thread-terminated' | 'panic';
 
@@ -74,9 +149,9 @@ export type EntryResult = 'returned-to-user' | 'returned-to-kernel' | 'thread-te
  * offset (the CPU's RIP), then the common path to the handler and back to the interrupted code.
  */
 export function idt64_trap_entry(k: Xnu): EntryResult {
-  const vector = Number((k.m.cpu.rip - DBLMAP(k, stubAddress(0))) / 16n);
+  const vector = stubVector(k);
   const row = IDT_TABLE[vector];
-  if (!row || k.m.cpu.rip !== DBLMAP(k, stubAddress(vector))) throw new Error(`model bug: RIP ${hx(k.m.cpu.rip)} is not an IDT stub`);
+  if (!row) throw new Error(`model bug: RIP ${hx(k.m.cpu.rip)} is not an IDT stub`);
   idt64_stub(k, vector, row.handler);
   L_dispatch(k);
   const fromUser = ks_dispatch(k);
@@ -95,16 +170,24 @@ export function idt64_trap_entry(k: Xnu): EntryResult {
   return fromUser ? 'returned-to-user' : 'returned-to-kernel';
 }
 
+/** The vector whose stub RIP is at (DBLMAP of the stubs, 16 bytes each), or -1 when RIP is at none. */
+function stubVector(k: Xnu): number {
+  const d = DBL.of(k.dblmapDist);
+  const r = k.m.cpu.r;
+  const from = (r[R_RIP + 1]! - d.hi) * TWO32 + (r[R_RIP]! - d.lo) - HIB_STUBS;
+  return from >= 0 && from % HIB_STUB_SIZE === 0 ? from / HIB_STUB_SIZE : -1;
+}
+
 /**
  * idt64_page_fault (idt64.s:162) and the TRAP stubs (l.117-155): push trapfn HNDL_ALLTRAPS,
  * then the trap number (plus a zero error code first for vectors the CPU pushes none for).
  */
 function idt64_stub(k: Xnu, vector: number, handler: string): void {
   label(k, handler);
-  if (!VECTORS[vector]?.errorCode) mustPush(k, 0n, 'err (none from the CPU)');
-  mustPush(k, BigInt(HNDL_ALLTRAPS), 'trapfn HNDL_ALLTRAPS');
-  mustPush(k, BigInt(vector), vector === T_PAGE_FAULT ? 'trapno T_PAGE_FAULT' : 'trapno');
-  setRip(k, hibLabel(k, 'L_dispatch'));
+  if (!VECTORS[vector]?.errorCode) mustPush(k, 0, 0, 'err (none from the CPU)');
+  mustPush(k, HNDL_ALLTRAPS, 0, 'trapfn HNDL_ALLTRAPS');
+  mustPush(k, vector, 0, vector === T_PAGE_FAULT ? 'trapno T_PAGE_FAULT' : 'trapno');
+  setRipHib(k, 'L_dispatch');
   leave(k, handler);
 }
 
@@ -112,19 +195,24 @@ function idt64_stub(k: Xnu, vector: number, handler: string): void {
 function L_dispatch(k: Xnu): void {
   label(k, 'L_dispatch');
   const m = k.m;
-  mustPush(k, m.cpu.gpr.rax, 'rax');
-  const cs = kread(k, m.cpu.rsp + 8n + 32n);
-  if ((cs & 3n) !== 0n) {
-    if (k.trace.enabled) decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(cs)}: swapgs, CR3 = shadow task CR3`);
+  const r = m.cpu.r;
+  mustPush(k, r[RAX]!, r[RAX + 1]!, 'rax');
+  const d = DBL.of(k.dblmapDist);
+  if (rspRead(k, 8 + 32)[0]! & 3) {
+    if (k.trace.enabled) decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(joinHalves(W[0]!, W[1]!))}: swapgs, CR3 = shadow task CR3`);
     swapgs(m);
-    const shadowOff = kread(k, DBLMAP(k, HIB_BASE + BigInt(HIB_IDT64_HNDL_TABLE0 + 0x10)));
-    m.cpu.gpr.rax = shadowOff;
+    kreadAt(k, d.hi, d.lo, HIB_IDT64_HNDL_TABLE0 + 0x10, W); // the shadow's offset from cpu_data
+    bufToReg(W, 0, r, RAX);
     label(k, 'L_dispatch_kgsb');
-    const cr3 = kread(k, BigInt.asUintN(64, m.cpu.gsBase + shadowOff + BigInt(CPU_SHADOWTASK_CR3)));
-    m.movToCr3(cr3);
+    // %gs:CPU_SHADOWTASK_CR3(%rax): a 64-bit add of the offset to the GS base
+    const g = GS.of(m.cpu.gsBase);
+    const lo = g.lo + W[0]!;
+    kreadAt(k, (g.hi + W[1]! + (lo >= TWO32 ? 1 : 0)) >>> 0, lo >>> 0, CPU_SHADOWTASK_CR3, W);
+    m.movToCr3(joinHalves(W[0]!, W[1]!));
     leave(k, 'L_dispatch_kgsb');
   } else decide(k, 'L_dispatch', 'from-kernel', 'no swapgs, CR3 unchanged');
-  setRip(k, kread(k, DBLMAP(k, HIB_BASE + BigInt(HIB_IDT64_HNDL_TABLE0)))); // jmp *idt64_hndl_table0[0]
+  kreadAt(k, d.hi, d.lo, HIB_IDT64_HNDL_TABLE0, W); // jmp *idt64_hndl_table0[0]
+  bufToReg(W, 0, r, R_RIP);
   leave(k, 'L_dispatch');
 }
 
@@ -132,31 +220,55 @@ function L_dispatch(k: Xnu): void {
 function ks_dispatch(k: Xnu): boolean {
   label(k, 'ks_dispatch');
   const m = k.m;
-  m.cpu.gpr.rax = mustPop(k, 'rax');
-  const cs = Number(kread(k, m.cpu.rsp + 32n) & 0xffffn);
+  const r = m.cpu.r;
+  bufToReg(mustPop(k, 'rax'), 0, r, RAX);
+  const cs = rspRead(k, 32)[0]! & 0xffff;
   if (cs === KERNEL64_CS) {
     decide(k, 'ks_dispatch', 'kernel-cs', 'state saved in place on the current stack');
     leave(k, 'ks_dispatch');
     return false;
   }
   decide(k, 'ks_dispatch', 'user-cs', 'copy ss..trapno to the PCB isf');
-  gsWrite(k, CPU_UBER_TMP, m.cpu.gpr.rax);
-  const old = m.cpu.rsp;
-  m.cpu.rsp = gsRead(k, CPU_UBER_ISF) + BigInt(ISF64_SIZE); // xchg %rsp, %rax
-  const frame = kreadWords(k, old, 8).reverse(); // trapno..ss read upward, pushed ss first
-  pushAll(k, frame, ISF_WHATS);
-  m.cpu.gpr.rax = gsRead(k, CPU_UBER_TMP);
+  regToBuf(r, RAX, W, 0);
+  gsWrite(k, CPU_UBER_TMP, W);
+  const oldLo = r[R_RSP]!;
+  const oldHi = r[R_RSP + 1]!;
+  const isf = gsRead(k, CPU_UBER_ISF); // xchg %rsp, %rax
+  setRsp(m, isf[1]!, isf[0]!, ISF64_SIZE);
+  kreadAt(k, oldHi, oldLo, 0, BLOCK, 8); // trapno..ss read upward, pushed ss first
+  for (let i = 0; i < 8; i++) {
+    RUN[2 * i] = BLOCK[2 * (7 - i)]!;
+    RUN[2 * i + 1] = BLOCK[2 * (7 - i) + 1]!;
+  }
+  pushAll(k, RUN, 8, ISF_WHATS);
+  bufToReg(gsRead(k, CPU_UBER_TMP), 0, r, RAX);
   leave(k, 'ks_dispatch');
   return true;
+}
+
+/** RSP = `hi`:`lo` + `off` (0 <= off < 2^32). */
+function setRsp(m: Machine, hi: number, lo: number, off: number): void {
+  const l = lo + off;
+  const r = m.cpu.r;
+  r[R_RSP] = l;
+  r[R_RSP + 1] = l >= TWO32 ? hi + 1 : hi;
+}
+
+/** subq $ISS64_OFFSET, %rsp; mov %r15, R64_R15(%rsp); mov %rsp, %r15: the saved state starts here. */
+function claimSavedState(k: Xnu): void {
+  const cpu = k.m.cpu;
+  const r = cpu.r;
+  cpu.addRsp(-ISS64_OFFSET);
+  regToBuf(r, R15, W, 0);
+  kwriteAt(k, r[R_RSP + 1]!, r[R_RSP]!, R64.r15, W);
+  r[R15] = r[R_RSP]!;
+  r[R15 + 1] = r[R_RSP + 1]!;
 }
 
 /** ks_dispatch_kernel (idt64.s): make room for the saved state below the frame on the current stack. */
 function ks_dispatch_kernel(k: Xnu): void {
   label(k, 'ks_dispatch_kernel');
-  const m = k.m;
-  m.cpu.rsp -= BigInt(ISS64_OFFSET);
-  kwrite(k, m.cpu.rsp + BigInt(R64.r15), m.cpu.gpr.r15);
-  m.cpu.gpr.r15 = m.cpu.rsp;
+  claimSavedState(k);
   leave(k, 'ks_dispatch_kernel');
 }
 
@@ -164,18 +276,16 @@ function ks_dispatch_kernel(k: Xnu): void {
 function ks_dispatch_user(k: Xnu): void {
   label(k, 'ks_dispatch_user');
   const map = gsRead(k, CPU_TASK_MAP);
-  decide(k, 'ks_dispatch_user', map === 0n ? 'task-map-64bit' : 'task-map-32bit');
+  decide(k, 'ks_dispatch_user', (map[0]! | map[1]!) === 0 ? 'task-map-64bit' : 'task-map-32bit');
   leave(k, 'ks_dispatch_user');
 }
 
 /** L_dispatch_U64 (idt64.s:1186): RSP to the x86_saved_state_t, r15 = it, RSP = the kernel stack. */
 function L_dispatch_U64(k: Xnu): void {
   label(k, 'L_dispatch_U64');
-  const m = k.m;
-  m.cpu.rsp -= BigInt(ISS64_OFFSET);
-  kwrite(k, m.cpu.rsp + BigInt(R64.r15), m.cpu.gpr.r15);
-  m.cpu.gpr.r15 = m.cpu.rsp;
-  m.cpu.rsp = gsRead(k, CPU_KERNEL_STACK);
+  claimSavedState(k);
+  const ks = gsRead(k, CPU_KERNEL_STACK);
+  setRsp(k.m, ks[1]!, ks[0]!, 0);
   leave(k, 'L_dispatch_U64');
 }
 
@@ -184,6 +294,11 @@ const ISF_WHATS = ['isf SS', 'isf RSP', 'isf RFLAGS', 'isf CS', 'isf RIP', 'isf 
 const LOW_BLOCK = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9'] as const;
 const HIGH_BLOCK = ['r14', 'r13', 'r12', 'r11', 'rbp', 'rbx', 'rcx', 'rax'] as const;
 const ZEROED = ['rcx', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14'] as const;
+/** The same as indexes into CpuState.r (2 * register number). */
+const at = (names: readonly string[]): number[] => names.map((n) => 2 * GPR_NAMES.indexOf(n as (typeof GPR_NAMES)[number]));
+const LOW_AT = at(LOW_BLOCK);
+const HIGH_AT = at(HIGH_BLOCK);
+const ZEROED_AT = at(ZEROED);
 
 /**
  * L_dispatch_64bit (idt64.s:1205): flavor SS_64, fs/gs, the GPRs at their R64_* offsets, zero
@@ -192,23 +307,32 @@ const ZEROED = ['rcx', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14'] as 
 function L_dispatch_64bit(k: Xnu): void {
   label(k, 'L_dispatch_64bit');
   const m = k.m;
-  const ss = m.cpu.gpr.r15;
-  kwrite(k, ss + BigInt(SS_FLAVOR), BigInt(SS_64), 4);
-  kwrite(k, ss + BigInt(R64.fs), 0n, 4);
-  kwrite(k, ss + BigInt(R64.gs), 0n, 4);
-  const g = m.cpu.gpr;
-  kwriteWords(k, ss + BigInt(R64.rdi), LOW_BLOCK.map((r) => g[r]));
-  kwriteWords(k, ss + BigInt(R64.r14), HIGH_BLOCK.map((r) => g[r]));
-  for (const r of ZEROED) m.cpu.gpr[r] = 0n;
-  const trapno = Number(kread(k, ss + BigInt(R64.trapno), 4));
+  const r = m.cpu.r;
+  const lo = r[R15]!; // the saved state's address
+  const hi = r[R15 + 1]!;
+  kwriteSmallAt(k, hi, lo, SS_FLAVOR, SS_64, 4);
+  kwriteSmallAt(k, hi, lo, R64.fs, 0, 4);
+  kwriteSmallAt(k, hi, lo, R64.gs, 0, 4);
+  LOW_AT.forEach((g, i) => regToBuf(r, g, BLOCK, i));
+  kwriteAt(k, hi, lo, R64.rdi, BLOCK, LOW_AT.length);
+  HIGH_AT.forEach((g, i) => regToBuf(r, g, BLOCK, i));
+  kwriteAt(k, hi, lo, R64.r14, BLOCK, HIGH_AT.length);
+  for (const g of ZEROED_AT) r[g] = r[g + 1] = 0;
+  const trapno = kreadSmallAt(k, hi, lo, R64.trapno, 4);
   const isPf = trapno === T_PAGE_FAULT;
   if (k.trace.enabled) decide(k, 'L_dispatch_64bit', isPf ? 'save-cr2' : 'cr2-slot-zero', isPf ? `cr2 = ${hx(m.cpu.cr2)}` : `trapno ${trapno}`);
-  kwrite(k, ss + BigInt(R64.cr2), isPf ? m.cpu.cr2 : 0n);
-  m.cpu.gpr.rax = isPf ? m.cpu.cr2 : 0n;
-  m.cpu.gpr.rbx = BigInt(trapno);
-  m.cpu.gpr.rdx = kread(k, ss + BigInt(R64.trapfn));
-  m.cpu.gpr.rsi = kread(k, ss + BigInt(R64.cs)) & 0xffffffffn;
-  if (k.trace.enabled) k.trace.emit({ ev: 'log', text: dumpSavedState(k, ss) });
+  if (isPf) storeHalves(W, 0, m.cpu.cr2);
+  else W[0] = W[1] = 0;
+  kwriteAt(k, hi, lo, R64.cr2, W);
+  bufToReg(W, 0, r, RAX);
+  r[RBX] = trapno;
+  r[RBX + 1] = 0;
+  kreadAt(k, hi, lo, R64.trapfn, W);
+  bufToReg(W, 0, r, RDX);
+  kreadAt(k, hi, lo, R64.cs, W);
+  r[RSI] = W[0]!;
+  r[RSI + 1] = 0;
+  if (k.trace.enabled) k.trace.emit({ ev: 'log', text: dumpSavedState(k, joinHalves(lo, hi)) });
   leave(k, 'L_dispatch_64bit');
 }
 
@@ -223,6 +347,10 @@ export function dumpSavedState(k: Xnu, ss: bigint): string {
   ].join('\n');
 }
 
+const AC = Number(RFLAGS_AC);
+const HNDL_ALLTRAPS_TEXT = ktext('hndl_alltraps');
+const IF = Number(RFLAGS_IF);
+
 /**
  * L_common_dispatch (idt64.s:1329): cld/clac, CPU_ACTIVE_CR3 = kernel CR3, the deferred TLB
  * flush check, L_set_act (DR7), L_intcnt (hwIntCnt[trapno]++), then idt64_hndl_table1[trapfn].
@@ -230,21 +358,23 @@ export function dumpSavedState(k: Xnu, ss: bigint): string {
 function L_common_dispatch(k: Xnu, fromUser: boolean): void {
   label(k, 'L_common_dispatch');
   const m = k.m;
-  if (m.cpu.rflags & RFLAGS_AC) m.setRflags(m.cpu.rflags & ~RFLAGS_AC); // clac (pmap_smap_enabled)
+  const r = m.cpu.r;
+  if (m.cpu.flags & AC) m.setFlags(m.cpu.flags & ~AC); // clac (pmap_smap_enabled)
   gsWrite(k, CPU_ACTIVE_CR3, gsRead(k, CPU_KERNEL_CR3));
   if (fromUser) {
-    m.cpu.gpr.rbp = 0n;
+    r[RBP] = r[RBP + 1] = 0;
     decide(k, 'L_common_dispatch', 'shared-cr3', 'no pagezero mapping, no_shared_cr3 off: keep the task CR3');
   }
-  if (gsRead(k, CPU_TLB_INVALID) !== 0n) {
-    gsWrite(k, CPU_TLB_INVALID, 0n);
+  const inval = gsRead(k, CPU_TLB_INVALID);
+  if ((inval[0]! | inval[1]!) !== 0) {
+    W[0] = W[1] = 0;
+    gsWrite(k, CPU_TLB_INVALID, W);
     m.invpcid(2, 0);
   }
   const th = k.current?.thread;
   if (th?.ids) decide(k, 'L_set_act', 'debug-state-dr7-zeroed');
-  const trapno = Number(m.cpu.gpr.rbx);
-  k.hwIntCnt[trapno]!++;
-  setRip(k, ktext('hndl_alltraps'));
+  k.hwIntCnt[r[RBX]!]!++; // rbx = trapno (L_dispatch_64bit)
+  storeHalves(r, R_RIP, HNDL_ALLTRAPS_TEXT);
   leave(k, 'L_common_dispatch');
 }
 
@@ -252,18 +382,20 @@ function L_common_dispatch(k: Xnu, fromUser: boolean): void {
 function hndl_alltraps(k: Xnu, fromUser: boolean): boolean {
   label(k, 'hndl_alltraps');
   const m = k.m;
-  const state = m.cpu.gpr.r15;
+  const r = m.cpu.r;
+  const lo = r[R15]!;
+  const hi = r[R15 + 1]!;
   let ok: boolean;
   if (fromUser) {
     decide(k, 'hndl_alltraps', 'from-user', 'recount_leave_user; CCALL1(user_trap, %r15)');
-    ok = user_trap(k, state);
+    ok = user_trap(k, hi, lo);
   } else {
     label(k, 'trap_from_kernel');
-    ok = kernel_trap(k, state);
+    ok = kernel_trap(k, hi, lo);
     leave(k, 'trap_from_kernel');
   }
-  m.setRflags(m.cpu.rflags & ~(1n << 9n)); // cli
-  m.cpu.gpr.rcx = 0n;
+  m.setFlags(m.cpu.flags & ~IF); // cli
+  r[RCX] = r[RCX + 1] = 0;
   leave(k, 'hndl_alltraps');
   return ok;
 }
@@ -272,15 +404,16 @@ function hndl_alltraps(k: Xnu, fromUser: boolean): boolean {
 function return_from_trap(k: Xnu): boolean {
   label(k, 'return_from_trap');
   const th = k.current!.thread;
-  k.m.cpu.gpr.r15 = th.iss;
+  const r = k.m.cpu.r;
+  storeHalves(r, R15, th.iss);
   for (;;) {
     const pending = gsRead(k, CPU_PENDING_AST);
-    if (pending === 0n) {
+    if ((pending[0]! | pending[1]!) === 0) {
       decide(k, 'return_from_trap', 'no-ast-pending');
       break;
     }
-    if (k.trace.enabled) decide(k, 'return_from_trap', 'ast-pending', `CPU_PENDING_AST=${hx(pending)}`);
-    k.m.cpu.gpr.rbp = 0n;
+    if (k.trace.enabled) decide(k, 'return_from_trap', 'ast-pending', `CPU_PENDING_AST=${hx(joinHalves(pending[0]!, pending[1]!))}`);
+    r[RBP] = r[RBP + 1] = 0;
     if (!ast_taken_user(k)) {
       leave(k, 'return_from_trap', 'thread terminated');
       return false;
@@ -295,19 +428,22 @@ function ret_to_user(k: Xnu): void {
   label(k, 'ret_to_user');
   gsWrite(k, CPU_ACTIVE_CR3, gsRead(k, CPU_TASK_CR3));
   decide(k, 'ret_to_user', k.current!.thread.ids ? 'load-debug-registers' : 'no-debug-state');
-  setRip(k, hibLabel(k, 'ks_64bit_return'));
+  setRipHib(k, 'ks_64bit_return');
   leave(k, 'ret_to_user');
 }
 
 /** ret_to_kernel (idt64.s:1490): jump to idt64_hndl_table0[1], ks_64bit_return. */
 function ret_to_kernel(k: Xnu): void {
   label(k, 'ret_to_kernel');
-  setRip(k, hibLabel(k, 'ks_64bit_return'));
+  setRipHib(k, 'ks_64bit_return');
   leave(k, 'ret_to_kernel');
 }
 
 /** x86_saved_state64 from rdi (16) to ss (216): 26 quadwords, in memory order. */
 const STATE_ORDER = ['rdi', 'rsi', 'rdx', 'r10', 'r8', 'r9', 'cr2', 'r15', 'r14', 'r13', 'r12', 'r11', 'rbp', 'rbx', 'rcx', 'rax'] as const;
+/** Where each STATE_ORDER word goes in CpuState.r (-1: not restored here: cr2, and r15 until the end). */
+const STATE_AT = STATE_ORDER.map((n) => (n === 'cr2' || n === 'r15' ? -1 : 2 * GPR_NAMES.indexOf(n)));
+const STATE_R15 = STATE_ORDER.indexOf('r15');
 const IRET_WHATS = ['iret frame SS', 'iret frame RSP', 'iret frame RFLAGS', 'iret frame CS', 'iret frame RIP'];
 
 /**
@@ -317,29 +453,39 @@ const IRET_WHATS = ['iret frame SS', 'iret frame RSP', 'iret frame RFLAGS', 'ire
 function ks_64bit_return(k: Xnu): void {
   label(k, 'ks_64bit_return');
   const m = k.m;
-  const ss = m.cpu.gpr.r15;
-  const regs = kreadWords(k, ss + BigInt(R64.rdi), 16);
-  STATE_ORDER.forEach((r, i) => {
-    if (r !== 'cr2' && r !== 'r15') m.cpu.gpr[r] = regs[i]!;
+  const r = m.cpu.r;
+  const lo = r[R15]!; // the saved state's address
+  const hi = r[R15 + 1]!;
+  kreadAt(k, hi, lo, R64.rdi, BLOCK, 16);
+  STATE_AT.forEach((g, i) => {
+    if (g >= 0) bufToReg(BLOCK, i, r, g);
   });
-  const isf = kreadWords(k, ss + BigInt(R64.rip), 5); // rip, cs, rflags, rsp, ss
-  m.cpu.rsp = gsRead(k, CPU_ESTACK);
-  pushAll(k, [isf[4]!, isf[3]!, isf[2]!, isf[1]!, isf[0]!], IRET_WHATS);
-  const cs = Number(isf[1]! & 0xffffn);
+  kreadAt(k, hi, lo, R64.rip, RUN, 5); // rip, cs, rflags, rsp, ss
+  const estack = gsRead(k, CPU_ESTACK);
+  setRsp(m, estack[1]!, estack[0]!, 0);
+  // push ss, rsp, rflags, cs, rip: the saved isf in reverse
+  for (let i = 0; i < 5; i++) {
+    IRET[2 * i] = RUN[2 * (4 - i)]!;
+    IRET[2 * i + 1] = RUN[2 * (4 - i) + 1]!;
+  }
+  const cs = RUN[2]! & 0xffff;
+  pushAll(k, IRET, 5, IRET_WHATS);
   if (cs === KERNEL64_CS) {
     decide(k, 'ks_64bit_return', 'to-kernel');
-    m.cpu.gpr.r15 = regs[7]!;
+    bufToReg(BLOCK, STATE_R15, r, R15);
   } else {
     decide(k, 'ks_64bit_return', 'to-user', 'CR3 = CPU_UCR3 (user-only table), swapgs');
-    mustPush(k, m.cpu.gpr.rax, 'rax [A]');
-    mustPush(k, gsRead(k, CPU_NEED_SEGCHK), 'CPU_NEED_SEGCHK [B]');
-    m.cpu.gpr.r15 = regs[7]!;
-    m.movToCr3(gsRead(k, CPU_UCR3));
+    mustPush(k, r[RAX]!, r[RAX + 1]!, 'rax [A]');
+    const segchk = gsRead(k, CPU_NEED_SEGCHK);
+    mustPush(k, segchk[0]!, segchk[1]!, 'CPU_NEED_SEGCHK [B]');
+    bufToReg(BLOCK, STATE_R15, r, R15);
+    const ucr3 = gsRead(k, CPU_UCR3);
+    m.movToCr3(joinHalves(ucr3[0]!, ucr3[1]!));
     swapgs(m);
     label(k, 'L_chk_sysret');
     mustPop(k, 'CPU_NEED_SEGCHK [B]');
     if (k.trace.enabled) decide(k, 'L_chk_sysret', 'iret-path', `cs ${hx(cs)} is not SYSCALL_CS`);
-    m.cpu.gpr.rax = mustPop(k, 'rax [A]');
+    bufToReg(mustPop(k, 'rax [A]'), 0, r, RAX);
     leave(k, 'L_chk_sysret');
   }
   label(k, 'ret64_iret');

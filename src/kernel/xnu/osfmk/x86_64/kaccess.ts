@@ -3,6 +3,7 @@
 // dozens); the functions doing them emit their own events (push, the saved-state dump).
 
 import { ACC_READ, ACC_WRITE } from '../../../../hw/paging.js';
+import { joinHalves } from '../../../../hw/regs.js';
 import { hx, type Xnu } from '../../xnu.js';
 
 /** Run `fn` with the machine's trace off (Machine.untraced). */
@@ -56,4 +57,70 @@ export function kreadWords(k: Xnu, va: bigint, n: number): bigint[] {
 export function kwriteWords(k: Xnu, va: bigint, words: bigint[], stride: 8 | -8 = 8): void {
   const r = quiet(k, () => k.m.tryWords(va, stride, 'write', words, words.length));
   if (r.fault) throw new Error(`model bug: kernel write of ${hx(va)} faulted (vector ${r.fault.vector})`);
+}
+
+// --- the number forms (the entry path): addresses and words as 32-bit halves -------------------
+
+const TWO32 = 2 ** 32;
+
+/**
+ * `n` 8-byte kernel accesses at `hi`:`lo` + `off` (|off| < 2^32), the i-th `stride` bytes on, word
+ * i in `buf[2i]` (bits 31:0) and `buf[2i + 1]`: one run of movq's through Machine.tryWordsAt (the
+ * same translations, counters and A/D flags as the bigint forms; untraced, as they are).
+ */
+function kwordsAt(k: Xnu, hi: number, lo: number, off: number, stride: 8 | -8, write: boolean, buf: Uint32Array, n: number): void {
+  let l = lo + off;
+  let h = hi;
+  if (l >= TWO32) {
+    l -= TWO32;
+    h = (h + 1) >>> 0;
+  } else if (l < 0) {
+    l += TWO32;
+    h = (h - 1) >>> 0;
+  }
+  const m = k.m;
+  const done = m.trace.enabled ? quiet(k, () => m.tryWordsAt(h, l, stride, write, buf, n, false, false)) : m.tryWordsAt(h, l, stride, write, buf, n, false, false);
+  if (done < n) throw new Error(`model bug: kernel ${write ? 'write' : 'read'} of ${hx(joinHalves(l, h))} faulted (vector ${m.lastFault?.vector})`);
+}
+
+/** `n` 8-byte kernel loads from `hi`:`lo` + `off` upwards (stride 8) or downwards, into `buf`. */
+export function kreadAt(k: Xnu, hi: number, lo: number, off: number, buf: Uint32Array, n = 1, stride: 8 | -8 = 8): void {
+  kwordsAt(k, hi, lo, off, stride, false, buf, n);
+}
+
+/** `n` 8-byte kernel stores of `buf`'s words at `hi`:`lo` + `off`, upwards (stride 8) or downwards as pushes go. */
+export function kwriteAt(k: Xnu, hi: number, lo: number, off: number, buf: Uint32Array, n = 1, stride: 8 | -8 = 8): void {
+  kwordsAt(k, hi, lo, off, stride, true, buf, n);
+}
+
+/**
+ * The physical address of a naturally aligned kernel access of `size` (2 or 4) bytes at
+ * `hi`:`lo` + `off` (so inside one 32-bit word), translated by the CPU, or -1 when it needs the
+ * general path (tracing on, misaligned, or a fault, which the general path reports).
+ */
+function smallPa(k: Xnu, hi: number, lo: number, off: number, size: 2 | 4, acc: number): number {
+  const m = k.m;
+  const l = lo + off;
+  if (m.trace.enabled || l >= TWO32 || l < 0 || (l & (size - 1)) !== 0) return -1;
+  const pfn = m.translate(hi * 1048576 + (l >>> 12), acc, m.cpu.cpl === 3, false);
+  return pfn < 0 ? -1 : pfn * 4096 + (l & 0xfff);
+}
+
+/** A kernel load of `size` (2 or 4) bytes at `hi`:`lo` + `off` (kread's number form for the small fields). */
+export function kreadSmallAt(k: Xnu, hi: number, lo: number, off: number, size: 2 | 4): number {
+  const pa = smallPa(k, hi, lo, off, size, ACC_READ);
+  if (pa < 0) return Number(kread(k, joinHalves(lo, hi) + BigInt(off), size));
+  const word = k.m.mem.read32(pa - (pa % 4));
+  return size === 4 ? word : (word >>> (8 * (pa % 4))) & 0xffff;
+}
+
+/** A kernel store of the low `size` (2 or 4) bytes of `v` at `hi`:`lo` + `off`. */
+export function kwriteSmallAt(k: Xnu, hi: number, lo: number, off: number, v: number, size: 2 | 4): void {
+  const pa = smallPa(k, hi, lo, off, size, ACC_WRITE);
+  if (pa < 0) return kwrite(k, joinHalves(lo, hi) + BigInt(off), BigInt(v >>> 0) & (size === 4 ? 0xffffffffn : 0xffffn), size);
+  const mem = k.m.mem;
+  if (size === 4) return mem.write32(pa, v);
+  const base = pa - (pa % 4);
+  const sh = 8 * (pa % 4);
+  mem.write32(base, (mem.read32(base) & ~(0xffff << sh)) | ((v & 0xffff) << sh));
 }
