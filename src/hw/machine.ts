@@ -629,9 +629,8 @@ export class Machine {
     this.trace.emit({ ev: 'walk_ok', pa: hex(pa), pageSize: SIZE_NAME[w.size]!, rights, pkey: w.pkey });
   }
 
-  /** A copy of the walk for `va`, without side effects (for previews and page dumps). */
-  previewWalk(va: bigint): WalkOut {
-    const out = new WalkOut();
+  /** A copy of the walk for `va`, without side effects (for previews and page dumps), into `out` if given. */
+  previewWalk(va: bigint, out: WalkOut = new WalkOut()): WalkOut {
     walk(this.mem, this.ctl, Number(BigInt.asUintN(64, va) >> 12n), out);
     return out;
   }

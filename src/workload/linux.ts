@@ -6,7 +6,7 @@
 // test/conformance/probe.c does), with `default` the process dies.
 
 import type { Machine } from '../hw/machine.js';
-import { LEVEL_NAMES } from '../hw/paging.js';
+import { LEVEL_NAMES, WalkOut } from '../hw/paging.js';
 import { A, D, HI_XD, RW, US } from '../hw/pte.js';
 import { syscall_insn } from '../kernel/linux/arch/x86/entry/entry_64.js';
 import { TASK_SIZE_MAX, type LinuxTask } from '../kernel/linux/arch/x86/include/asm/processor.js';
@@ -341,9 +341,12 @@ function signalRecord(d: NonNullable<LinuxTask['delivered']>): SignalRecord {
   };
 }
 
+/** Scratch for pageRecord's walk (read at once, never kept). */
+const PAGE_WALK = new WalkOut();
+
 /** The PTE for `va` in the current (user) page tables. */
 export function pageRecord(m: Machine, va: bigint, zeroPfn: number): PageRecord {
-  const w = m.previewWalk(va);
+  const w = m.previewWalk(va, PAGE_WALK);
   const lo = w.lo[w.level]!;
   const hi = w.hi[w.level]!;
   // pagemap's "present" is pte_present(): P, or a PROT_NONE entry (_PAGE_PROTNONE, bit 8, P=0).

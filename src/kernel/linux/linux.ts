@@ -30,6 +30,7 @@ import { exc_page_fault } from './arch/x86/mm/fault.js';
 import { BootError, PAGE_KERNEL, alloc_kernel_table, init_mem_mapping, kernel_map_page, map_kernel_text, preallocate_vmalloc_pages } from './arch/x86/mm/init_64.js';
 import { pti_init } from './arch/x86/mm/pti.js';
 import { switch_mm_irqs_off } from './arch/x86/mm/tlb.js';
+import type { PtRegs } from './arch/x86/include/asm/ptrace.js';
 import type { MmStruct } from './include/linux/mm_types.js';
 import { init_mm_struct } from './mm/mm_init.js';
 import { MemMap, setup_zero_page } from './mm/page_alloc.js';
@@ -66,6 +67,7 @@ export class LinuxKernel implements X86Kernel {
   readonly tasks = new Map<number, LinuxTask>();
   show_unhandled_signals = true;
   pagefault_disabled = 0;
+  readonly ptRegsViews = new Map<bigint, PtRegs>();
   crng_state: number;
   readonly comm: string;
   /** sys_call_table: nr -> handler. */

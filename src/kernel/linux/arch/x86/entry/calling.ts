@@ -151,9 +151,12 @@ export function SWITCH_TO_KERNEL_CR3(k: X86Kernel, who: string): void {
   m.movToCr3(cr3);
 }
 
+const PCID_USER = 1n << BigInt(X86_CR3_PTI_PCID_USER_BIT);
+const PGD_USER = 1n << BigInt(PTI_USER_PGTABLE_BIT);
+
 /** Whether CR3 currently points at the user half of the PTI pair. */
 export function cr3IsUser(m: Machine): boolean {
-  return (m.cpu.cr3 & (1n << BigInt(PTI_USER_PGTABLE_BIT))) !== 0n;
+  return (m.cpu.cr3 & PGD_USER) !== 0n;
 }
 
 /**
@@ -175,9 +178,9 @@ export function SWITCH_TO_USER_CR3(k: X86Kernel, who: string): void {
     } else {
       cr3 |= X86_CR3_PCID_NOFLUSH;
     }
-    cr3 |= 1n << BigInt(X86_CR3_PTI_PCID_USER_BIT);
+    cr3 |= PCID_USER;
   }
-  cr3 |= 1n << BigInt(PTI_USER_PGTABLE_BIT);
+  cr3 |= PGD_USER;
   decide(k, who, 'SWITCH_TO_USER_CR3', 'set bit 12 (user PGD) and bit 11 (user PCID)');
   m.movToCr3(cr3);
 }

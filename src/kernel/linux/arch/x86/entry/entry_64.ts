@@ -78,7 +78,7 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const m = k.machine;
   const rax = error_entry(k);
   m.cpu.rsp = rax;
-  const regs = quiet(m, () => loadPtRegs(m, rax)); // the C view of the frame
+  const regs = quiet(m, () => loadPtRegs(m, rax, k.ptRegsViews)); // the C view of the frame
   const oi = 2 * (ORIG_RAX / 8);
   const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
   const ecHi = regs.w[oi + 1]!;

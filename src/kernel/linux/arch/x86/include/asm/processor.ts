@@ -7,6 +7,7 @@
 import type { Kernel, TaskStruct } from '../../../../types.js';
 import type { SymbolTable } from '../../kernel/symbols.js';
 import type { ExceptionTableEntry } from '../../mm/extable.js';
+import type { PtRegs } from './ptrace.js';
 
 // --- asm/segment.h (64-bit) -----------------------------------------------------------------
 export const GDT_ENTRY_KERNEL32_CS = 1;
@@ -140,6 +141,8 @@ export interface X86Kernel extends Kernel {
   show_unhandled_signals: boolean;
   /** The user's pagefault_disable() depth / in_atomic(): faulthandler_disabled(). */
   pagefault_disabled: number;
+  /** The C views of pt_regs frames loaded so far, by address (loadPtRegs reloads and reuses them). */
+  readonly ptRegsViews: Map<bigint, PtRegs>;
   /** The exception table (__ex_table), sorted by nothing: looked up by exact address. */
   readonly extable: ExceptionTableEntry[];
   /** The state of the deterministic random stream getrandom() reads. */

@@ -79,10 +79,19 @@ export function user_mode(regs: PtRegs): boolean {
 
 /**
  * Read the frame at `addr` through the current address space (CPL 0). Every word is a real
- * memory read; a fault here is a model bug (the entry code only reads mapped stacks).
+ * memory read; a fault here is a model bug (the entry code only reads mapped stacks). With
+ * `views`, the view of a frame at the same address is reloaded instead of allocated: a frame's
+ * view is only live while its entry runs, and a nested entry's frame sits lower on the stack.
  */
-export function loadPtRegs(m: Machine, addr: bigint): PtRegs {
-  const regs = new PtRegs(addr);
+export function loadPtRegs(m: Machine, addr: bigint, views?: Map<bigint, PtRegs>): PtRegs {
+  let regs = views?.get(addr);
+  if (regs === undefined) {
+    regs = new PtRegs(addr);
+    if (views) {
+      if (views.size >= 64) views.clear();
+      views.set(addr, regs);
+    }
+  }
   if (m.tryWordsAt(regs.hi, regs.lo, 8, false, regs.w, PT_REGS_FIELDS.length, false, false) < PT_REGS_FIELDS.length) {
     throw new Error(`model bug: reading pt_regs at ${hex(addr)} faulted (vector ${m.lastFault?.vector})`);
   }
