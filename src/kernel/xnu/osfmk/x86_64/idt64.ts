@@ -313,9 +313,9 @@ function L_dispatch_64bit(k: Xnu): void {
   kwriteSmallAt(k, hi, lo, SS_FLAVOR, SS_64, 4);
   kwriteSmallAt(k, hi, lo, R64.fs, 0, 4);
   kwriteSmallAt(k, hi, lo, R64.gs, 0, 4);
-  LOW_AT.forEach((g, i) => regToBuf(r, g, BLOCK, i));
+  for (let i = 0; i < LOW_AT.length; i++) regToBuf(r, LOW_AT[i]!, BLOCK, i);
   kwriteAt(k, hi, lo, R64.rdi, BLOCK, LOW_AT.length);
-  HIGH_AT.forEach((g, i) => regToBuf(r, g, BLOCK, i));
+  for (let i = 0; i < HIGH_AT.length; i++) regToBuf(r, HIGH_AT[i]!, BLOCK, i);
   kwriteAt(k, hi, lo, R64.r14, BLOCK, HIGH_AT.length);
   for (const g of ZEROED_AT) r[g] = r[g + 1] = 0;
   const trapno = kreadSmallAt(k, hi, lo, R64.trapno, 4);
@@ -457,9 +457,7 @@ function ks_64bit_return(k: Xnu): void {
   const lo = r[R15]!; // the saved state's address
   const hi = r[R15 + 1]!;
   kreadAt(k, hi, lo, R64.rdi, BLOCK, 16);
-  STATE_AT.forEach((g, i) => {
-    if (g >= 0) bufToReg(BLOCK, i, r, g);
-  });
+  for (let i = 0; i < STATE_AT.length; i++) if (STATE_AT[i]! >= 0) bufToReg(BLOCK, i, r, STATE_AT[i]!);
   kreadAt(k, hi, lo, R64.rip, RUN, 5); // rip, cs, rflags, rsp, ss
   const estack = gsRead(k, CPU_ESTACK);
   setRsp(m, estack[1]!, estack[0]!, 0);

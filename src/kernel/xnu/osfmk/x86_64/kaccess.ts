@@ -27,9 +27,7 @@ export function kread(k: Xnu, va: bigint, size = 8): bigint {
     const pa = kernelPa(k, va, ACC_READ);
     if (pa >= 0) return k.m.mem.read64(pa);
   }
-  const r = quiet(k, () => k.m.tryAccess({ va, access: 'read', size }));
-  if (r.kind === 'fault') throw new Error(`model bug: kernel read of ${hx(va)} faulted (vector ${r.fault.vector})`);
-  return r.value;
+  return kaccess(k, va, 'read', size, undefined);
 }
 
 /** A kernel store of `size` bytes. */
@@ -41,8 +39,14 @@ export function kwrite(k: Xnu, va: bigint, value: bigint, size = 8): void {
       return;
     }
   }
-  const r = quiet(k, () => k.m.tryAccess({ va, access: 'write', size, value }));
-  if (r.kind === 'fault') throw new Error(`model bug: kernel write of ${hx(va)} faulted (vector ${r.fault.vector})`);
+  kaccess(k, va, 'write', size, value);
+}
+
+/** The general form of kread/kwrite (its own function: the closure would allocate on their fast path too). */
+function kaccess(k: Xnu, va: bigint, access: 'read' | 'write', size: number, value: bigint | undefined): bigint {
+  const r = quiet(k, () => k.m.tryAccess({ va, access, size, value }));
+  if (r.kind === 'fault') throw new Error(`model bug: kernel ${access} of ${hx(va)} faulted (vector ${r.fault.vector})`);
+  return r.value;
 }
 
 /** `n` ascending 8-byte kernel loads from `va` (one run of movq's: Machine.tryWords). */
@@ -79,8 +83,13 @@ function kwordsAt(k: Xnu, hi: number, lo: number, off: number, stride: 8 | -8, w
     h = (h - 1) >>> 0;
   }
   const m = k.m;
-  const done = m.trace.enabled ? quiet(k, () => m.tryWordsAt(h, l, stride, write, buf, n, false, false)) : m.tryWordsAt(h, l, stride, write, buf, n, false, false);
+  const done = m.trace.enabled ? quietWordsAt(k, h, l, stride, write, buf, n) : m.tryWordsAt(h, l, stride, write, buf, n, false, false);
   if (done < n) throw new Error(`model bug: kernel ${write ? 'write' : 'read'} of ${hx(joinHalves(l, h))} faulted (vector ${m.lastFault?.vector})`);
+}
+
+/** kwordsAt's run with tracing on, muted (its own function: a closure in kwordsAt would allocate on every call). */
+function quietWordsAt(k: Xnu, hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, n: number): number {
+  return quiet(k, () => k.m.tryWordsAt(hi, lo, stride, write, buf, n, false, false));
 }
 
 /** `n` 8-byte kernel loads from `hi`:`lo` + `off` upwards (stride 8) or downwards, into `buf`. */
