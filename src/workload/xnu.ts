@@ -6,7 +6,7 @@
 // re-executes the instruction, until it completes or ends in a signal.
 
 import type { Machine } from '../hw/machine.js';
-import { R_RW, R_US, R_XD, W_OK } from '../hw/paging.js';
+import { R_RW, R_US, R_XD, W_OK, WalkOut } from '../hw/paging.js';
 import { A, D } from '../hw/pte.js';
 import { bootXnu } from '../kernel/xnu/boot.js';
 import { fork1 } from '../kernel/xnu/bsd/kern/kern_fork.js';
@@ -60,6 +60,8 @@ export class XnuSession {
   private readonly bootError: string | null = null;
 
   private readonly readHostFile: ((path: string) => Uint8Array) | undefined;
+  /** Scratch for the page record's walk. */
+  private readonly pageWalk = new WalkOut();
 
   constructor(readonly machine: Machine, opts: XnuSessionOptions) {
     this.readHostFile = opts.readHostFile;
@@ -236,30 +238,35 @@ export class XnuSession {
   private access(t: Task, r: StepResult, va: bigint, access: 'read' | 'write' | 'exec', size: number, value: bigint | undefined): StepResult {
     const k = this.k;
     const m = k.m;
-    const faults: FaultRecord[] = [];
+    let faults: FaultRecord[] | null = null;
     const f0 = t.faults;
     const p0 = t.pageins;
-    const rip = m.cpu.rip;
+    const rip = access === 'exec' ? m.cpu.rip : 0n;
     if (access === 'exec') m.cpu.rip = va;
-    const finish = (out: StepResult): StepResult => {
-      if (access === 'exec' && !t.proc.exited) m.cpu.rip = rip;
-      if (faults.length) out.faults = faults;
-      out.minflt = t.faults - f0 - (t.pageins - p0);
-      out.majflt = t.pageins - p0;
-      if (!t.proc.exited && m.isCanonical(va)) out.page = pageRecord(m, va);
-      return out;
-    };
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const res = m.access({ va, access, size, value });
-      if (res.kind === 'ok') return finish({ ...r, value: access === 'exec' ? undefined : hex(res.value), pa: hex(res.pa), tlb: res.tlb });
-      for (const f of m.takeRaised()) faults.push({ vector: f.vector, error_code: f.errorCode ?? 0, cr2: hex(f.cr2 ?? m.cpu.cr2) });
-      if (m.shutdown) return finish({ ...r, outcome: 'killed', message: 'triple fault: the processor shut down' });
-      k.trap = { killed: false, handled: false, recovered: false };
-      const how = idt64_trap_entry(k);
-      if (how === 'panic') return finish({ ...r, outcome: 'killed', message: k.trap.panic ?? 'kernel panic' });
-      if (k.trap.killed || k.trap.handled) return finish(this.signalResult(t, r));
+    const req = { va, access, size, value };
+    let out: StepResult | null = null;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS && !out; attempt++) {
+      const res = m.access(req);
+      if (res.kind === 'ok') {
+        out = { ...r, value: access === 'exec' ? undefined : hex(res.value), pa: hex(res.pa), tlb: res.tlb };
+        break;
+      }
+      for (const f of m.takeRaised()) (faults ??= []).push({ vector: f.vector, error_code: f.errorCode ?? 0, cr2: hex(f.cr2 ?? m.cpu.cr2) });
+      if (m.shutdown) out = { ...r, outcome: 'killed', message: 'triple fault: the processor shut down' };
+      else {
+        k.trap = { killed: false, handled: false, recovered: false };
+        const how = idt64_trap_entry(k);
+        if (how === 'panic') out = { ...r, outcome: 'killed', message: k.trap.panic ?? 'kernel panic' };
+        else if (k.trap.killed || k.trap.handled) out = this.signalResult(t, r);
+      }
     }
-    return finish({ ...r, outcome: 'error', message: `the access still faulted after ${MAX_ATTEMPTS} attempts (vm_fault returned KERN_ABORTED: no free page will come; raise machine.ram)` });
+    out ??= { ...r, outcome: 'error', message: `the access still faulted after ${MAX_ATTEMPTS} attempts (vm_fault returned KERN_ABORTED: no free page will come; raise machine.ram)` };
+    if (access === 'exec' && !t.proc.exited) m.cpu.rip = rip;
+    if (faults) out.faults = faults;
+    out.minflt = t.faults - f0 - (t.pageins - p0);
+    out.majflt = t.pageins - p0;
+    if (!t.proc.exited && m.isCanonical(va)) out.page = pageRecord(m, va, this.pageWalk);
+    return out;
   }
 
   private signalResult(t: Task, r: StepResult): StepResult {
@@ -294,9 +301,9 @@ function kr(r: StepResult, name: string, code: number, addr?: bigint): StepResul
   return { ...r, outcome: 'error', errno: krName(code), ret: hex(code), message: `${name}() = ${krName(code)}` };
 }
 
-/** The leaf mapping of `va` in the current (user) page table. */
-function pageRecord(m: Machine, va: bigint): PageRecord {
-  const w = m.previewWalk(va);
+/** The leaf mapping of `va` in the current (user) page table (walked into `scratch`, read at once). */
+function pageRecord(m: Machine, va: bigint, scratch: WalkOut): PageRecord {
+  const w = m.previewWalk(va, scratch);
   if (w.status !== W_OK) return { present: false, writable: false, user: false, nx: false, pfn: '0x0', zero_page: false, accessed: false, dirty: false };
   const lo = w.lo[w.level]!;
   return {

@@ -5,13 +5,13 @@
 // memory and, when vm_fault fails, resumes at the copyio recovery address (EFAULT).
 // Simplified: no LBR/instruction-stream capture, no DTrace, no FPU/debug traps.
 
-import { R_RIP, RFLAGS_AC, RFLAGS_IF, joinHalves, storeHalves } from '../../../../hw/regs.js';
+import { R_RIP, RFLAGS_AC, RFLAGS_IF, joinHalves } from '../../../../hw/regs.js';
 import { decide, hx, krName, leave, klog, KERN_ABORTED, KERN_FAILURE, KERN_SUCCESS, VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE, protName, type Xnu } from '../../xnu.js';
 import { exception_triage } from '../kern/exception.js';
 import { vm_fault } from '../vm/vm_fault.js';
 import { VM_MAX_USER_ADDRESS } from '../vm/vm_map.js';
 import { R64, ktext } from '../x86_64/hib.js';
-import { kread, kreadAt, kreadSmallAt, kwrite, kwriteSmallAt } from '../x86_64/kaccess.js';
+import { Halves, kread, kreadAt, kreadSmallAt, kwrite, kwriteSmallAt } from '../x86_64/kaccess.js';
 import { T_PAGE_FAULT, T_PF_EXECUTE, T_PF_PROT, T_PF_WRITE } from '../x86_64/idt_table.js';
 
 const FILE = 'osfmk/i386/trap.c';
@@ -30,7 +30,7 @@ export function protFromErr(err: number): number {
 }
 
 const IF = Number(RFLAGS_IF);
-const USER_TRAP_TEXT = ktext('user_trap');
+const USER_TRAP_TEXT = new Halves(0n).of(ktext('user_trap'));
 
 type UserTrapOutcome = 'resume' | 'resume-aborted' | 'panic-kern-failure' | 'exc-bad-access' | 'gp-fault';
 
@@ -52,7 +52,8 @@ export function user_trap(k: Xnu, hi: number, lo: number): boolean {
     k.trace.emit({ ev: 'enter', fn: 'user_trap', src: `${FILE}:user_trap (xnu-11417)`, args });
   }
   kwriteSmallAt(k, hi, lo, R64.cpu, 0, 2); // isf.cpu = cpu_number()
-  storeHalves(m.cpu.r, R_RIP, USER_TRAP_TEXT);
+  m.cpu.r[R_RIP] = USER_TRAP_TEXT.lo;
+  m.cpu.r[R_RIP + 1] = USER_TRAP_TEXT.hi;
   m.setFlags(m.cpu.flags | IF); // pal_sti()
   let exc = 0;
   let code = 0;

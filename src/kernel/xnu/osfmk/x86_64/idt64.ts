@@ -20,7 +20,7 @@ import {
   HIB_TEXT_LABELS, ISF64_SIZE, ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
 } from './hib.js';
 import { HNDL_ALLTRAPS, IDT_TABLE, T_PAGE_FAULT } from './idt_table.js';
-import { kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt } from './kaccess.js';
+import { Halves, Joined, kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt } from './kaccess.js';
 
 const FILE = 'osfmk/x86_64/idt64.s';
 const TWO32 = 2 ** 32;
@@ -40,29 +40,11 @@ const BLOCK = new Uint32Array(2 * 16);
 const RUN = new Uint32Array(2 * 8);
 const IRET = new Uint32Array(2 * 5);
 
-/**
- * A 64-bit base the asm adds offsets to (the kernel GS base, the double map's __HIB alias) as
- * 32-bit halves, split again only when the value changes (a cache keyed by the value, so
- * machines side by side share it harmlessly).
- */
-class Halves {
-  private v = -1n;
-  lo = 0;
-  hi = 0;
-  constructor(private readonly bias: bigint) {}
-  of(v: bigint): this {
-    if (v !== this.v) {
-      const u = BigInt.asUintN(64, v + this.bias);
-      this.v = v;
-      this.lo = Number(u & 0xffffffffn);
-      this.hi = Number(u >> 32n);
-    }
-    return this;
-  }
-}
-/** %gs base (cpu_data), and DBLMAP(HIB_BASE) keyed by dblmap_dist. */
+/** %gs base (cpu_data), DBLMAP(HIB_BASE) keyed by dblmap_dist, the thread's saved state; CR3 values. */
 const GS = new Halves(0n);
 const DBL = new Halves(HIB_BASE);
+const ISS = new Halves(0n);
+const CR3 = new Joined();
 
 function label(k: Xnu, name: string): void {
   enter(k, name, FILE);
@@ -208,7 +190,7 @@ function L_dispatch(k: Xnu): void {
     const g = GS.of(m.cpu.gsBase);
     const lo = g.lo + W[0]!;
     kreadAt(k, (g.hi + W[1]! + (lo >= TWO32 ? 1 : 0)) >>> 0, lo >>> 0, CPU_SHADOWTASK_CR3, W);
-    m.movToCr3(joinHalves(W[0]!, W[1]!));
+    m.movToCr3(CR3.of(W[0]!, W[1]!));
     leave(k, 'L_dispatch_kgsb');
   } else decide(k, 'L_dispatch', 'from-kernel', 'no swapgs, CR3 unchanged');
   kreadAt(k, d.hi, d.lo, HIB_IDT64_HNDL_TABLE0, W); // jmp *idt64_hndl_table0[0]
@@ -348,7 +330,7 @@ export function dumpSavedState(k: Xnu, ss: bigint): string {
 }
 
 const AC = Number(RFLAGS_AC);
-const HNDL_ALLTRAPS_TEXT = ktext('hndl_alltraps');
+const HNDL_ALLTRAPS_TEXT = new Halves(0n).of(ktext('hndl_alltraps'));
 const IF = Number(RFLAGS_IF);
 
 /**
@@ -374,7 +356,8 @@ function L_common_dispatch(k: Xnu, fromUser: boolean): void {
   const th = k.current?.thread;
   if (th?.ids) decide(k, 'L_set_act', 'debug-state-dr7-zeroed');
   k.hwIntCnt[r[RBX]!]!++; // rbx = trapno (L_dispatch_64bit)
-  storeHalves(r, R_RIP, HNDL_ALLTRAPS_TEXT);
+  r[R_RIP] = HNDL_ALLTRAPS_TEXT.lo;
+  r[R_RIP + 1] = HNDL_ALLTRAPS_TEXT.hi;
   leave(k, 'L_common_dispatch');
 }
 
@@ -405,7 +388,9 @@ function return_from_trap(k: Xnu): boolean {
   label(k, 'return_from_trap');
   const th = k.current!.thread;
   const r = k.m.cpu.r;
-  storeHalves(r, R15, th.iss);
+  const iss = ISS.of(th.iss);
+  r[R15] = iss.lo;
+  r[R15 + 1] = iss.hi;
   for (;;) {
     const pending = gsRead(k, CPU_PENDING_AST);
     if ((pending[0]! | pending[1]!) === 0) {
@@ -478,7 +463,7 @@ function ks_64bit_return(k: Xnu): void {
     mustPush(k, segchk[0]!, segchk[1]!, 'CPU_NEED_SEGCHK [B]');
     bufToReg(BLOCK, STATE_R15, r, R15);
     const ucr3 = gsRead(k, CPU_UCR3);
-    m.movToCr3(joinHalves(ucr3[0]!, ucr3[1]!));
+    m.movToCr3(CR3.of(ucr3[0]!, ucr3[1]!));
     swapgs(m);
     label(k, 'L_chk_sysret');
     mustPop(k, 'CPU_NEED_SEGCHK [B]');

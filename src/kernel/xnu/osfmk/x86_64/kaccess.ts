@@ -133,3 +133,39 @@ export function kwriteSmallAt(k: Xnu, hi: number, lo: number, off: number, v: nu
   const sh = 8 * (pa % 4);
   mem.write32(base, (mem.read32(base) & ~(0xffff << sh)) | ((v & 0xffff) << sh));
 }
+
+/**
+ * A 64-bit base the asm adds offsets to (the kernel GS base, the double map's __HIB alias) as
+ * 32-bit halves, split again only when the value changes (a cache keyed by the value, so
+ * machines side by side share it harmlessly). `bias` is added first (DBLMAP's alias base).
+ */
+export class Halves {
+  private v: bigint | null = null;
+  lo = 0;
+  hi = 0;
+  constructor(private readonly bias: bigint) {}
+  of(v: bigint): this {
+    if (v !== this.v) {
+      const u = BigInt.asUintN(64, v + this.bias);
+      this.v = v;
+      this.lo = Number(u & 0xffffffffn);
+      this.hi = Number(u >> 32n);
+    }
+    return this;
+  }
+}
+
+/** The reverse: a quadword read as halves, as the bigint a register write takes (CR3), joined again only when it changes. */
+export class Joined {
+  private lo = -1;
+  private hi = -1;
+  private v = 0n;
+  of(lo: number, hi: number): bigint {
+    if (lo !== this.lo || hi !== this.hi) {
+      this.lo = lo;
+      this.hi = hi;
+      this.v = joinHalves(lo, hi);
+    }
+    return this.v;
+  }
+}
