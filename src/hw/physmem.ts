@@ -179,6 +179,12 @@ export class PhysMem {
   /** Read `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
   read(pa: number, size: number): bigint {
     if (size === 8 && pa % 8 === 0) return this.read64(pa);
+    const sh = pa % 4;
+    if (sh + size <= 4) {
+      // Inside one aligned 32-bit word: one load, number arithmetic.
+      const w = this.read32(pa - sh);
+      return BigInt(size === 4 ? w : (w >>> (8 * sh)) & ((1 << (8 * size)) - 1));
+    }
     let v = 0n;
     for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(this.read8(pa + i));
     return v;
@@ -187,6 +193,14 @@ export class PhysMem {
   /** Write `size` (1, 2, 4 or 8) bytes little-endian; any alignment. */
   write(pa: number, size: number, value: bigint): void {
     if (size === 8 && pa % 8 === 0) return this.write64(pa, value);
+    const sh = pa % 4;
+    if (sh + size <= 4) {
+      const n = Number(BigInt.asUintN(8 * size, value));
+      if (size === 4) return this.write32(pa, n);
+      const base = pa - sh;
+      const mask = ((1 << (8 * size)) - 1) << (8 * sh);
+      return this.write32(base, ((this.read32(base) & ~mask) | (n << (8 * sh))) >>> 0);
+    }
     const v = BigInt.asUintN(64, value);
     for (let i = 0; i < size; i++) this.write8(pa + i, Number((v >> BigInt(8 * i)) & 0xffn));
   }
