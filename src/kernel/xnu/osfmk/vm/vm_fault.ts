@@ -139,33 +139,32 @@ type FastDecision =
 
 /** The fast path (vm_fault.c V8, l.4696-5968). Returns a kern_return_t, or -1 for the slow path. */
 function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
-  const note = (why: FastDecision): void => decide(k, 'vm_fault_internal', why);
   let cur = ctx.object;
   let curOffset = ctx.offset;
   for (;;) {
     const m = vm_page_lookup(cur, curOffset);
     if (m !== null) {
       if (m.absent || m.busy || m.error) {
-        note(m.error ? 'page-error-slow' : 'page-absent-slow');
+        noteFast(k, m.error ? 'page-error-slow' : 'page-absent-slow');
         return -1;
       }
       if (cur === ctx.object && ctx.object.vo_copy === null) {
-        note('resident-in-top-soft-fault');
+        noteFast(k, 'resident-in-top-soft-fault');
         return fastPmapEnter(k, ctx, m, null);
       }
       if (!(ctx.faultType & VM_PROT_WRITE)) {
-        note('read-maps-page-readonly');
+        noteFast(k, 'read-maps-page-readonly');
         ctx.prot &= ~VM_PROT_WRITE;
         return fastPmapEnter(k, ctx, m, null);
       }
       if (cur === ctx.object) {
-        note('write-top-has-copy-object-slow');
+        noteFast(k, 'write-top-has-copy-object-slow');
         return -1;
       }
       return fastCow(k, ctx, m);
     }
     if (cur.pager?.kind === 'vnode') {
-      note('external-object-slow'); // a file page not in the cache: vm_fault_page asks the vnode pager
+      noteFast(k, 'external-object-slow'); // a file page not in the cache: vm_fault_page asks the vnode pager
       return -1;
     }
     if (vm_compressor_pager_state_get(cur, curOffset) === 'VM_EXTERNAL_STATE_EXISTS') return fastDecompress(k, ctx, cur, curOffset);
@@ -174,6 +173,11 @@ function vm_fault_fast(k: Xnu, ctx: FaultCtx): number {
     curOffset += cur.vo_shadow_offset;
     cur = cur.shadow;
   }
+}
+
+/** The fast path's decision event (a function, not a closure: the untraced fault path allocates none). */
+function noteFast(k: Xnu, why: FastDecision): void {
+  decide(k, 'vm_fault_internal', why);
 }
 
 /** V8(c)(iv): copy the backing object's page into a new page of the top object (checklist 30, 31). */

@@ -40,11 +40,13 @@ const BLOCK = new Uint32Array(2 * 16);
 const RUN = new Uint32Array(2 * 8);
 const IRET = new Uint32Array(2 * 5);
 
-/** %gs base (cpu_data), DBLMAP(HIB_BASE) keyed by dblmap_dist, the thread's saved state; CR3 values. */
+/** %gs base (cpu_data), DBLMAP(HIB_BASE) keyed by dblmap_dist, the thread's saved state. */
 const GS = new Halves(0n);
 const DBL = new Halves(HIB_BASE);
 const ISS = new Halves(0n);
-const CR3 = new Joined();
+/** The two CR3 values the path loads: the task's full one on entry, the user-only one on return. */
+const TASK_CR3 = new Joined();
+const USER_CR3 = new Joined();
 
 function label(k: Xnu, name: string): void {
   enter(k, name, FILE);
@@ -190,7 +192,7 @@ function L_dispatch(k: Xnu): void {
     const g = GS.of(m.cpu.gsBase);
     const lo = g.lo + W[0]!;
     kreadAt(k, (g.hi + W[1]! + (lo >= TWO32 ? 1 : 0)) >>> 0, lo >>> 0, CPU_SHADOWTASK_CR3, W);
-    m.movToCr3(CR3.of(W[0]!, W[1]!));
+    m.movToCr3(TASK_CR3.of(W[0]!, W[1]!));
     leave(k, 'L_dispatch_kgsb');
   } else decide(k, 'L_dispatch', 'from-kernel', 'no swapgs, CR3 unchanged');
   kreadAt(k, d.hi, d.lo, HIB_IDT64_HNDL_TABLE0, W); // jmp *idt64_hndl_table0[0]
@@ -463,7 +465,7 @@ function ks_64bit_return(k: Xnu): void {
     mustPush(k, segchk[0]!, segchk[1]!, 'CPU_NEED_SEGCHK [B]');
     bufToReg(BLOCK, STATE_R15, r, R15);
     const ucr3 = gsRead(k, CPU_UCR3);
-    m.movToCr3(CR3.of(ucr3[0]!, ucr3[1]!));
+    m.movToCr3(USER_CR3.of(ucr3[0]!, ucr3[1]!));
     swapgs(m);
     label(k, 'L_chk_sysret');
     mustPop(k, 'CPU_NEED_SEGCHK [B]');
