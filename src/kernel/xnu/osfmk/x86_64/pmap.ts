@@ -68,8 +68,11 @@ export function pmap_bootstrap(k: Xnu): Pmap {
   return { pml4, upml4: pml4, isKernel: true, resident_count: 0, wired_count: 0 };
 }
 
-/** Index of `va` (a user VA, < 2^47, exact in a double) at the level with this shift. */
-const idx = (va: number, shift: number): number => Math.floor(va / 2 ** shift) % 512;
+/**
+ * Index of `va` (a user VA, < 2^47, exact in a double) at the level with this shift: the quotient
+ * is exact, and ToUint32 (`>>> 0`) keeps it mod 2^32, a multiple of 512 (no double `%` on the fault path).
+ */
+const idx = (va: number, shift: number): number => ((va / 2 ** shift) >>> 0) & 511;
 
 /**
  * pmap_pte with pmap_expand_pml4/pdpt/pd (x86_64/pmap.c): the PTE's physical address for user
