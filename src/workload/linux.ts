@@ -22,7 +22,7 @@ import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js'
 import { NR_PKEY, register_pkey_syscalls } from '../kernel/linux/arch/x86/mm/pkeys.js';
 import { CR4_PKE } from '../hw/regs.js';
 import { StepError } from './bare.js';
-import { hex, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
+import { hex, withFields, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import { MMAP_FLAGS, PROTS, ADVICE, OPEN_MODES } from './scenario/ops.js';
 import { fileBytes } from './filedata.js';
@@ -109,7 +109,7 @@ export class LinuxSession {
   }
 
   run(step: Step, base: Base): StepResult {
-    if (this.bootError !== null) return { ...base, outcome: 'error', message: this.bootError };
+    if (this.bootError !== null) return withFields(base, { outcome: 'error', message: this.bootError });
     const t = this.procs.get(step.proc);
     if (!t) throw new StepError(`no process '${step.proc}' (processes: ${[...this.procs.keys()].join(', ')})`);
     if (t.state === 'dead') throw new StepError(`process '${step.proc}' has exited`);
@@ -128,7 +128,7 @@ export class LinuxSession {
   }
 
   private dispatch(step: Step, base: Base, t: LinuxTask): StepResult {
-    const ok: StepResult = { ...base, outcome: 'ok' };
+    const ok: StepResult = withFields(base, { outcome: 'ok' });
     switch (step.op) {
       case 'mmap': {
         const a = step.args;
@@ -154,7 +154,7 @@ export class LinuxSession {
       case 'munlock': return this.ranged(NR.munlock, step.args, [], ok);
       case 'brk': {
         const r = this.syscall(NR.brk, [this.addr(step.args.addr)], ok);
-        return { ...r, outcome: 'ok', errno: undefined }; // brk returns the (old) break on failure
+        return withFields(r, { outcome: 'ok', errno: undefined }); // brk returns the (old) break on failure
       }
       case 'pkey_alloc': {
         const rights = step.args.rights.reduce((f, n) => f | (n === 'disable_access' ? 1 : 2), 0);
@@ -170,16 +170,16 @@ export class LinuxSession {
       case 'pkey_set': {
         // glibc pkey_set(): RDPKRU, change the key's two bits, WRPKRU (a user instruction: #UD without CR4.PKE).
         const key = Number(this.addr(step.args.pkey));
-        if (!(this.m.cpu.cr4 & CR4_PKE)) return { ...ok, outcome: 'error', message: 'WRPKRU: #UD (the CPU has no PKU: set machine.pku)' };
+        if (!(this.m.cpu.cr4 & CR4_PKE)) return withFields(ok, { outcome: 'error', message: 'WRPKRU: #UD (the CPU has no PKU: set machine.pku)' });
         if (key < 0 || key > 15) throw new StepError(`pkey ${key} is not 0..15`);
         const rights = step.args.rights.reduce((f, n) => f | (n === 'disable_access' ? 1 : 2), 0);
         this.m.setPkru(((this.m.cpu.pkru & ~(3 << (2 * key))) | (rights << (2 * key))) >>> 0);
-        return { ...ok, value: hex(BigInt(this.m.cpu.pkru)) };
+        return withFields(ok, { value: hex(BigInt(this.m.cpu.pkru)) });
       }
       case 'getentropy': {
         // glibc's getentropy(buf, len) is getrandom(buf, len, 0) (len <= 256).
         const va = this.addr(step.args.addr);
-        if (step.args.length > 256n) return { ...ok, outcome: 'error', errno: 'EIO', ret: hex(-1n), message: 'getentropy: more than 256 bytes' };
+        if (step.args.length > 256n) return withFields(ok, { outcome: 'error', errno: 'EIO', ret: hex(-1n), message: 'getentropy: more than 256 bytes' });
         const r = this.syscall(NR.getrandom, [va, step.args.length, 0n], ok);
         this.page(r, va);
         return r;
@@ -194,7 +194,7 @@ export class LinuxSession {
       }
       case 'exit': {
         const r = this.syscall(NR.exit_group, [BigInt(step.args.code ?? 0)], ok);
-        return t.state === 'dead' ? { ...ok, message: `pid ${t.pid} exited with status ${step.args.code ?? 0}` } : r;
+        return t.state === 'dead' ? withFields(ok, { message: `pid ${t.pid} exited with status ${step.args.code ?? 0}` }) : r;
       }
       case 'read':
       case 'write': {
@@ -208,11 +208,11 @@ export class LinuxSession {
         const a = step.args;
         const data = fileBytes(a, this.opts.readHostFile);
         create_file(this.k, a.as, data, a.fs === 'tmpfs');
-        return { ...ok, ret: hex(BigInt(data.length)) };
+        return withFields(ok, { ret: hex(BigInt(data.length)) });
       }
       case 'drop_caches': {
         const n = drop_pagecache(this.k);
-        return { ...ok, ret: hex(BigInt(n)), message: `${n} page-cache pages dropped` };
+        return withFields(ok, { ret: hex(BigInt(n)), message: `${n} page-cache pages dropped` });
       }
       case 'pread': {
         const a = step.args;
@@ -220,7 +220,7 @@ export class LinuxSession {
         if (fd < 0) throw new StepError(`no file '${a.file}' (create it first with a \`file:\` step)`);
         const r = filemap_read(this.k, fget(this.k, fd)!, Number(a.offset), a.size);
         close_fd(this.k, fd);
-        return { ...ok, ret: hex(BigInt(r.n)), value: hex(r.value) };
+        return withFields(ok, { ret: hex(BigInt(r.n)), value: hex(r.value) });
       }
       case 'exec': {
         const va = this.addr(step.args.addr);
@@ -252,7 +252,7 @@ export class LinuxSession {
     if (!this.k.syms.runAt(this.k, c.rip)) throw new Error('model bug: no entry_SYSCALL_64');
     if (this.k.current.state === 'dead') return r;
     const ret = BigInt.asIntN(64, c.gpr.rax);
-    const out: StepResult = { ...r, ret: hex(ret) };
+    const out: StepResult = withFields(r, { ret: hex(ret) });
     if (ret < 0n && ret >= -4095n) {
       out.outcome = 'error';
       out.errno = ERRNO_NAMES[Number(-ret)] ?? `errno ${-ret}`;
@@ -271,11 +271,11 @@ export class LinuxSession {
     for (let n = 0; n < MAX_REFAULTS; n++) {
       m.cpu.rip = USER_INSN_IP;
       const res = m.access({ va, access, size, value, what: access === 'read' ? 'mov (mem), reg' : 'mov reg, (mem)' });
-      if (res.kind === 'ok') return { ...r, value: hex(res.value) };
+      if (res.kind === 'ok') return withFields(r, { value: hex(res.value) });
       const end = this.afterException(r, t);
       if (end) return end;
     }
-    return { ...r, outcome: 'error', message: `the access kept faulting (${MAX_REFAULTS} times) without progress` };
+    return withFields(r, { outcome: 'error', message: `the access kept faulting (${MAX_REFAULTS} times) without progress` });
   }
 
   /** `call addr` (push the return address), the fetch at addr, and the `ret` found there. */
@@ -291,16 +291,16 @@ export class LinuxSession {
       if (res.kind === 'ok') {
         m.cpu.rip = ret; // the `ret` there
         m.cpu.rsp += 8n;
-        return { ...r };
+        return withFields(r);
       }
       const end = this.afterException(r, t);
       if (end) {
         if (end.outcome === 'signal' && t.state !== 'dead') m.cpu.rsp += 8n; // the handler unwinds the call
         return end;
       }
-      if (m.cpu.rip === ret) return { ...r }; // emulate_vsyscall() performed the call and its `ret`
+      if (m.cpu.rip === ret) return withFields(r); // emulate_vsyscall() performed the call and its `ret`
     }
-    return { ...r, outcome: 'error', message: `the fetch kept faulting (${MAX_REFAULTS} times) without progress` };
+    return withFields(r, { outcome: 'error', message: `the fetch kept faulting (${MAX_REFAULTS} times) without progress` });
   }
 
   /**
@@ -309,20 +309,20 @@ export class LinuxSession {
    */
   private afterException(r: StepResult, t: LinuxTask): StepResult | null {
     const m = this.m;
-    if (m.shutdown) return { ...r, outcome: 'killed', message: 'triple fault: the processor shut down' };
+    if (m.shutdown) return withFields(r, { outcome: 'killed', message: 'triple fault: the processor shut down' });
     const at = m.cpu.rip;
     if (!this.k.syms.runAt(this.k, at)) {
-      return { ...r, outcome: 'error', message: `no model of the handler at ${this.k.syms.describe(at)} (only #PF and #GP are modelled)` };
+      return withFields(r, { outcome: 'error', message: `no model of the handler at ${this.k.syms.describe(at)} (only #PF and #GP are modelled)` });
     }
     if (t.state === 'dead') {
       const d = t.delivered;
       const sig = d ? signalRecord(d) : undefined;
       const how = (t.exit_code & 0x7f) !== 0 ? `killed by ${SIG_NAMES[t.exit_code & 0x7f] ?? t.exit_code & 0x7f}${t.exit_code & 0x80 ? ' (core dumped)' : ''}` : 'exited';
-      return { ...r, outcome: 'signal', signal: sig, message: `pid ${t.pid} ${how}` };
+      return withFields(r, { outcome: 'signal', signal: sig, message: `pid ${t.pid} ${how}` });
     }
     if (m.cpu.rip === USER_SIGNAL_HANDLER) {
       m.cpu.rip = USER_INSN_IP + 3n; // the handler skips the faulting instruction and returns
-      return { ...r, outcome: 'signal', signal: t.delivered ? signalRecord(t.delivered) : undefined };
+      return withFields(r, { outcome: 'signal', signal: t.delivered ? signalRecord(t.delivered) : undefined });
     }
     return null;
   }

@@ -6,7 +6,7 @@ import { MemorySink, TeeSink, nullSink, type TraceEvent, type TraceSink } from '
 import { matchExpect, type Mismatch } from './expect.js';
 import { StepError } from './bare.js';
 import { KERNELS, PLANNED_KERNELS, findKernel, type KernelInfo } from './kernels.js';
-import type { StepResult } from './result.js';
+import { withFields, type StepResult } from './result.js';
 import { ScenarioError } from './scenario/errors.js';
 import { UnknownNameError } from './scenario/expr.js';
 import type { Scenario } from './scenario/schema.js';
@@ -94,7 +94,7 @@ function runOn(s: Scenario, k: KernelInfo, opts: RunOptions): KernelRun {
     const n = step.index + 1; // steps are numbered from 1, as a reader counts them
     const base = { kernel: k.name, step: n, proc: step.proc, op: step.op };
     if (sink.enabled) sink.emit({ ev: 'step', step: n, op: step.op, proc: step.proc, kernel: k.name, line: step.line });
-    const r: StepResult = stopped ? { ...base, outcome: 'error', message: stopped } : runStep(session, s, step, base);
+    const r: StepResult = stopped ? withFields(base, { outcome: 'error', message: stopped }) : runStep(session, s, step, base);
     if (r.outcome === 'killed' && !stopped) stopped = `not run: the machine stopped at step ${n} (${r.message ?? 'killed'})`;
     if (sink.enabled) sink.emit({ ev: 'step_end', step: n, outcome: r.outcome });
     results.push(r);
@@ -113,7 +113,7 @@ function runStep(session: ReturnType<KernelInfo['create']>, s: Scenario, step: S
     if (e instanceof StepError || e instanceof UnknownNameError) {
       const at = step.loc(step.op);
       // The scenario's file name as the caller gave it (goldens use a relative one).
-      return { ...base, outcome: 'error', message: `${s.file}:${at.line}:${at.col}: ${e.message}` };
+      return withFields(base, { outcome: 'error', message: `${s.file}:${at.line}:${at.col}: ${e.message}` });
     }
     throw e;
   }
