@@ -24,7 +24,7 @@ import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect, mach_vm_read, ma
 import { idt64_trap_entry } from '../kernel/xnu/osfmk/x86_64/idt64.js';
 import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, Xnu } from '../kernel/xnu/xnu.js';
 import { StepError } from './bare.js';
-import { hex, type FaultRecord, type PageRecord, type StepResult } from './result.js';
+import { hex, withFields, type FaultRecord, type PageRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import type { Step } from './scenario/schema.js';
 import { fileBytes } from './filedata.js';
@@ -108,7 +108,7 @@ export class XnuSession {
   private runStep(step: Step, base: Base): StepResult {
     const t = this.task(step.proc);
     switch_to_task(this.k, t);
-    const r = { ...base, outcome: 'ok' } as StepResult;
+    const r = withFields(base, { outcome: 'ok' });
     const jetsam0 = this.k.jetsamLog.length;
     let out: StepResult;
     switch (step.op) {
@@ -248,7 +248,7 @@ export class XnuSession {
     for (let attempt = 0; attempt < MAX_ATTEMPTS && !out; attempt++) {
       const res = m.access(req);
       if (res.kind === 'ok') {
-        out = { ...r, value: access === 'exec' ? undefined : hex(res.value), pa: hex(res.pa), tlb: res.tlb };
+        out = withFields(r, { value: access === 'exec' ? undefined : hex(res.value), pa: hex(res.pa), tlb: res.tlb });
         break;
       }
       for (const f of m.takeRaised()) (faults ??= []).push({ vector: f.vector, error_code: f.errorCode ?? 0, cr2: hex(f.cr2 ?? m.cpu.cr2) });
