@@ -57,6 +57,7 @@ export function tableReg(base: bigint, limit: number): DescriptorTableReg {
 export const R_RSP = 8;
 export const R_RIP = 32;
 const TWO32 = 2 ** 32;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A 64-bit value from its 32-bit halves. */
 export function joinHalves(lo: number, hi: number): bigint {
@@ -65,6 +66,13 @@ export function joinHalves(lo: number, hi: number): bigint {
 
 /** Store `v` (mod 2^64) as two 32-bit halves at `a[i]` (bits 31:0) and `a[i + 1]`. */
 export function storeHalves(a: Uint32Array, i: number, v: bigint): void {
+  if (v >= 0n && v <= MAX_SAFE) {
+    // User addresses and small values: through a double, no bigint allocated.
+    const n = Number(v);
+    a[i] = n % TWO32;
+    a[i + 1] = Math.floor(n / TWO32);
+    return;
+  }
   const u = BigInt.asUintN(64, v);
   a[i] = Number(u & 0xffffffffn);
   a[i + 1] = Number(u >> 32n);

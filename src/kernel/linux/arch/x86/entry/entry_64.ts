@@ -10,10 +10,10 @@
 
 import { iretq, popHalves, pushHalves, rspWords, swapgs } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
-import { GPR_NAMES, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves, storeHalves } from '../../../../../hw/regs.js';
+import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves, storeHalves } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type X86Kernel } from '../include/asm/processor.js';
-import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord, storeField } from '../include/asm/ptrace.js';
+import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord, storeFieldHalves } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { idtSymbols } from '../kernel/idt.js';
 import type { SymbolTable } from '../kernel/symbols.js';
@@ -82,7 +82,7 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const oi = 2 * (ORIG_RAX / 8);
   const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
   const ecHi = regs.w[oi + 1]!;
-  quiet(m, () => storeField(m, regs, 'orig_ax', 0xffffffffffffffffn)); // movq $-1, ORIG_RAX(%rsp)
+  quiet(m, () => storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff)); // movq $-1, ORIG_RAX(%rsp)
   if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(joinHalves(ecLo, ecHi))}); orig_ax = -1`);
   const r = m.cpu.r;
   r[2 * RDI] = regs.lo; // movq %rsp, %rdi
@@ -106,7 +106,9 @@ export function error_entry(k: X86Kernel): bigint {
   const m = k.machine;
   fentry(k, 'error_entry', SRC);
   quiet(m, () => {
-    storeHalves(WORD, 0, k.syms.addr('error_entry') - 1n); // the `call error_entry`
+    const ret = k.syms.lookup('error_entry'); // the `call error_entry` (its return address, as the model places it)
+    WORD[0] = ret.lo === 0 ? 0xffffffff : ret.lo - 1;
+    WORD[1] = ret.lo === 0 ? (ret.hi + 0xffffffff) % 2 ** 32 : ret.hi;
     if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
     PUSH_AND_CLEAR_REGS(m, { saveRet: true });
   });
@@ -225,7 +227,9 @@ export function restore_regs_and_return_to_kernel(k: X86Kernel): void {
 /** native_iret -> native_irq_return_iret: IRETQ (no LDT stack segment, so no ESPFIX). */
 function native_iret(k: X86Kernel): void {
   const m = k.machine;
-  m.cpu.rip = k.syms.addr('native_irq_return_iret');
+  const at = k.syms.lookup('native_irq_return_iret');
+  m.cpu.r[R_RIP] = at.lo;
+  m.cpu.r[R_RIP + 1] = at.hi;
   const f = iretq(m);
   if (f) throw new Error(`model bug: iretq faulted (vector ${f.vector}); bad-IRET recovery is not modelled`);
 }

@@ -12,6 +12,9 @@ export type EntryCode = (k: X86Kernel) => void;
 export interface Symbol {
   name: string;
   addr: bigint;
+  /** `addr` as 32-bit halves (the entry code pushes return addresses and loads RIP from them). */
+  lo: number;
+  hi: number;
   code: EntryCode | null;
 }
 
@@ -22,7 +25,8 @@ export class SymbolTable {
 
   add(name: string, addr: bigint, code: EntryCode | null = null): Symbol {
     if (this.byName.has(name)) throw new Error(`model bug: symbol ${name} defined twice`);
-    const s = { name, addr, code };
+    const u = BigInt.asUintN(64, addr);
+    const s = { name, addr, lo: Number(u & 0xffffffffn), hi: Number(u >> 32n), code };
     this.byName.set(name, s);
     this.byLow.set(Number(addr & 0xffffffffn), s);
     return s;

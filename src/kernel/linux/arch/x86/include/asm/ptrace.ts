@@ -102,6 +102,19 @@ export function loadPtRegs(m: Machine, addr: bigint, views?: Map<bigint, PtRegs>
 export function storeField(m: Machine, regs: PtRegs, f: PtRegsField, value: bigint): void {
   const i = PT_REGS_OFFSET[f] / 8;
   storeHalves(regs.w, 2 * i, value);
+  writeBack(m, regs, i);
+}
+
+/** storeField with the value as 32-bit halves. */
+export function storeFieldHalves(m: Machine, regs: PtRegs, f: PtRegsField, lo: number, hi: number): void {
+  const i = PT_REGS_OFFSET[f] / 8;
+  regs.w[2 * i] = lo;
+  regs.w[2 * i + 1] = hi;
+  writeBack(m, regs, i);
+}
+
+/** Write word `i` of the view back to the frame in memory. */
+function writeBack(m: Machine, regs: PtRegs, i: number): void {
   const at = regs.w.subarray(2 * i, 2 * i + 2);
   const lo = regs.lo + 8 * i;
   const carry = lo >= 2 ** 32 ? 1 : 0;
