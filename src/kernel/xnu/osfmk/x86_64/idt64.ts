@@ -7,8 +7,6 @@
 // L_dispatch_U32), no LDT, no debug-register restore beyond the DR7 decision, no sysret path.
 
 import { iretq, swapgs } from '../../../../hw/delivery.js';
-import type { Machine } from '../../../../hw/machine.js';
-import { hex } from '../../../../trace/events.js';
 import { VECTORS } from '../../../../hw/exceptions.js';
 import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_IF, joinHalves, storeHalves } from '../../../../hw/regs.js';
 import { decide, enter, hx, leave, type Xnu } from '../../xnu.js';
@@ -20,7 +18,9 @@ import {
   HIB_TEXT_LABELS, ISF64_SIZE, ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
 } from './hib.js';
 import { HNDL_ALLTRAPS, IDT_TABLE, T_PAGE_FAULT } from './idt_table.js';
-import { Halves, Joined, kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt } from './kaccess.js';
+import {
+  Halves, Joined, bufToReg, gsBase, gsRead, gsWrite, kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt, mustPop, mustPush, pushAll, regToBuf, rspRead, setAt,
+} from './kaccess.js';
 
 const FILE = 'osfmk/x86_64/idt64.s';
 const TWO32 = 2 ** 32;
@@ -40,8 +40,7 @@ const BLOCK = new Uint32Array(2 * 16);
 const RUN = new Uint32Array(2 * 8);
 const IRET = new Uint32Array(2 * 5);
 
-/** %gs base (cpu_data), DBLMAP(HIB_BASE) keyed by dblmap_dist, the thread's saved state. */
-const GS = new Halves(0n);
+/** DBLMAP(HIB_BASE) keyed by dblmap_dist, and the thread's saved state, as halves. */
 const DBL = new Halves(HIB_BASE);
 const ISS = new Halves(0n);
 /** The two CR3 values the path loads: the task's full one on entry, the user-only one on return. */
@@ -52,78 +51,10 @@ function label(k: Xnu, name: string): void {
   enter(k, name, FILE);
 }
 
-/** RIP = `hi`:`lo` + `off` (0 <= off < 2^32). */
-function setRipAt(m: Machine, hi: number, lo: number, off: number): void {
-  const l = lo + off;
-  const r = m.cpu.r;
-  r[R_RIP] = l;
-  r[R_RIP + 1] = l >= TWO32 ? hi + 1 : hi;
-}
-
 /** RIP = DBLMAP of a __HIB text label (the asm jumps through the double map). */
 function setRipHib(k: Xnu, name: string): void {
   const d = DBL.of(k.dblmapDist);
-  setRipAt(k.m, d.hi, d.lo, HIB_TEXT_LABELS[name]!);
-}
-
-/** pushq of `hi`:`lo` by kernel code: the store goes through the CPU (kwriteAt); one `push` event per word. */
-function mustPush(k: Xnu, lo: number, hi: number, what: string): void {
-  const cpu = k.m.cpu;
-  W[0] = lo;
-  W[1] = hi;
-  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, W);
-  cpu.addRsp(-8);
-  if (k.trace.enabled) k.trace.emit({ ev: 'push', addr: hex(cpu.rsp), value: hex(joinHalves(lo, hi)), what });
-}
-
-/** Several pushq's of `buf`'s `n` words, in push order: with tracing on, one event each; off, one run of stores. */
-function pushAll(k: Xnu, buf: Uint32Array, n: number, whats: readonly string[]): void {
-  if (k.trace.enabled) {
-    for (let i = 0; i < n; i++) mustPush(k, buf[2 * i]!, buf[2 * i + 1]!, whats[i]!);
-    return;
-  }
-  const cpu = k.m.cpu;
-  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, buf, n, -8);
-  cpu.addRsp(-8 * n);
-}
-
-/** popq by kernel code, into W. */
-function mustPop(k: Xnu, what: string): Uint32Array {
-  const cpu = k.m.cpu;
-  kreadAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, 0, W);
-  if (k.trace.enabled) k.trace.emit({ ev: 'pop', addr: hex(cpu.rsp), value: hex(joinHalves(W[0]!, W[1]!)), what });
-  cpu.addRsp(8);
-  return W;
-}
-
-/** The quadword at RSP + `off` (a `mov off(%rsp)`), into W. */
-function rspRead(k: Xnu, off: number): Uint32Array {
-  const r = k.m.cpu.r;
-  kreadAt(k, r[R_RSP + 1]!, r[R_RSP]!, off, W);
-  return W;
-}
-
-/** %gs:off — a load relative to the kernel GS base (cpu_data), into W. */
-function gsRead(k: Xnu, off: number): Uint32Array {
-  const g = GS.of(k.m.cpu.gsBase);
-  kreadAt(k, g.hi, g.lo, off, W);
-  return W;
-}
-
-/** A store of `w`'s quadword to %gs:off. */
-function gsWrite(k: Xnu, off: number, w: Uint32Array): void {
-  const g = GS.of(k.m.cpu.gsBase);
-  kwriteAt(k, g.hi, g.lo, off, w);
-}
-
-/** Copy register `from`'s halves (its GPR index times 2) into word `i` of `buf`, or back. */
-function regToBuf(r: Uint32Array, from: number, buf: Uint32Array, i: number): void {
-  buf[2 * i] = r[from]!;
-  buf[2 * i + 1] = r[from + 1]!;
-}
-function bufToReg(buf: Uint32Array, i: number, r: Uint32Array, to: number): void {
-  r[to] = buf[2 * i]!;
-  r[to + 1] = buf[2 * i + 1]!;
+  setAt(k.m, R_RIP, d.hi, d.lo, HIB_TEXT_LABELS[name]!);
 }
 
 export type EntryResult = 'returned-to-user' | 'returned-to-kernel' | 'thread-terminated' | 'panic';
@@ -182,14 +113,15 @@ function L_dispatch(k: Xnu): void {
   const r = m.cpu.r;
   mustPush(k, r[RAX]!, r[RAX + 1]!, 'rax');
   const d = DBL.of(k.dblmapDist);
-  if (rspRead(k, 8 + 32)[0]! & 3) {
-    if (k.trace.enabled) decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(joinHalves(W[0]!, W[1]!))}: swapgs, CR3 = shadow task CR3`);
+  const cs = rspRead(k, 8 + 32);
+  if (cs[0]! & 3) {
+    if (k.trace.enabled) decide(k, 'L_dispatch', 'from-user', `saved cs ${hx(joinHalves(cs[0]!, cs[1]!))}: swapgs, CR3 = shadow task CR3`);
     swapgs(m);
     kreadAt(k, d.hi, d.lo, HIB_IDT64_HNDL_TABLE0 + 0x10, W); // the shadow's offset from cpu_data
     bufToReg(W, 0, r, RAX);
     label(k, 'L_dispatch_kgsb');
     // %gs:CPU_SHADOWTASK_CR3(%rax): a 64-bit add of the offset to the GS base
-    const g = GS.of(m.cpu.gsBase);
+    const g = gsBase(k);
     const lo = g.lo + W[0]!;
     kreadAt(k, (g.hi + W[1]! + (lo >= TWO32 ? 1 : 0)) >>> 0, lo >>> 0, CPU_SHADOWTASK_CR3, W);
     m.movToCr3(TASK_CR3.of(W[0]!, W[1]!));
@@ -218,7 +150,7 @@ function ks_dispatch(k: Xnu): boolean {
   const oldLo = r[R_RSP]!;
   const oldHi = r[R_RSP + 1]!;
   const isf = gsRead(k, CPU_UBER_ISF); // xchg %rsp, %rax
-  setRsp(m, isf[1]!, isf[0]!, ISF64_SIZE);
+  setAt(m, R_RSP, isf[1]!, isf[0]!, ISF64_SIZE);
   kreadAt(k, oldHi, oldLo, 0, BLOCK, 8); // trapno..ss read upward, pushed ss first
   for (let i = 0; i < 8; i++) {
     RUN[2 * i] = BLOCK[2 * (7 - i)]!;
@@ -228,14 +160,6 @@ function ks_dispatch(k: Xnu): boolean {
   bufToReg(gsRead(k, CPU_UBER_TMP), 0, r, RAX);
   leave(k, 'ks_dispatch');
   return true;
-}
-
-/** RSP = `hi`:`lo` + `off` (0 <= off < 2^32). */
-function setRsp(m: Machine, hi: number, lo: number, off: number): void {
-  const l = lo + off;
-  const r = m.cpu.r;
-  r[R_RSP] = l;
-  r[R_RSP + 1] = l >= TWO32 ? hi + 1 : hi;
 }
 
 /** subq $ISS64_OFFSET, %rsp; mov %r15, R64_R15(%rsp); mov %rsp, %r15: the saved state starts here. */
@@ -269,7 +193,7 @@ function L_dispatch_U64(k: Xnu): void {
   label(k, 'L_dispatch_U64');
   claimSavedState(k);
   const ks = gsRead(k, CPU_KERNEL_STACK);
-  setRsp(k.m, ks[1]!, ks[0]!, 0);
+  setAt(k.m, R_RSP, ks[1]!, ks[0]!, 0);
   leave(k, 'L_dispatch_U64');
 }
 
@@ -447,7 +371,7 @@ function ks_64bit_return(k: Xnu): void {
   for (let i = 0; i < STATE_AT.length; i++) if (STATE_AT[i]! >= 0) bufToReg(BLOCK, i, r, STATE_AT[i]!);
   kreadAt(k, hi, lo, R64.rip, RUN, 5); // rip, cs, rflags, rsp, ss
   const estack = gsRead(k, CPU_ESTACK);
-  setRsp(m, estack[1]!, estack[0]!, 0);
+  setAt(m, R_RSP, estack[1]!, estack[0]!, 0);
   // push ss, rsp, rflags, cs, rip: the saved isf in reverse
   for (let i = 0; i < 5; i++) {
     IRET[2 * i] = RUN[2 * (4 - i)]!;

@@ -3,7 +3,9 @@
 // dozens); the functions doing them emit their own events (push, the saved-state dump).
 
 import { ACC_READ, ACC_WRITE } from '../../../../hw/paging.js';
-import { joinHalves } from '../../../../hw/regs.js';
+import type { Machine } from '../../../../hw/machine.js';
+import { R_RSP, joinHalves } from '../../../../hw/regs.js';
+import { hex } from '../../../../trace/events.js';
 import { hx, type Xnu } from '../../xnu.js';
 
 /** Run `fn` with the machine's trace off (Machine.untraced). */
@@ -168,4 +170,86 @@ export class Joined {
     }
     return this.v;
   }
+}
+
+// --- the entry code's register, stack and %gs accesses, as halves ---------------------------------
+
+/** Scratch: the quadword the helpers below load or store (one trap at a time per machine). */
+const W = new Uint32Array(2);
+/** The kernel GS base (cpu_data) as halves. */
+const GS = new Halves(0n);
+
+/** Register `at` (an index into CpuState.r: R_RIP, R_RSP) = `hi`:`lo` + `off` (0 <= off < 2^32). */
+export function setAt(m: Machine, at: number, hi: number, lo: number, off: number): void {
+  const l = lo + off;
+  const r = m.cpu.r;
+  r[at] = l; // Uint32Array: stored mod 2^32
+  r[at + 1] = l >= TWO32 ? hi + 1 : hi;
+}
+
+/** pushq of the quadword with halves `lo`, `hi` by kernel code: the store goes through the CPU (kwriteAt); one `push` event per word. */
+export function mustPush(k: Xnu, lo: number, hi: number, what: string): void {
+  const cpu = k.m.cpu;
+  W[0] = lo;
+  W[1] = hi;
+  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, W);
+  cpu.addRsp(-8);
+  if (k.trace.enabled) k.trace.emit({ ev: 'push', addr: hex(cpu.rsp), value: hex(joinHalves(lo, hi)), what });
+}
+
+/** Several pushq's of `buf`'s `n` words, in push order: with tracing on, one event each; off, one run of stores. */
+export function pushAll(k: Xnu, buf: Uint32Array, n: number, whats: readonly string[]): void {
+  if (k.trace.enabled) {
+    for (let i = 0; i < n; i++) mustPush(k, buf[2 * i]!, buf[2 * i + 1]!, whats[i]!);
+    return;
+  }
+  const cpu = k.m.cpu;
+  kwriteAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, -8, buf, n, -8);
+  cpu.addRsp(-8 * n);
+}
+
+/** popq by kernel code, into W. */
+export function mustPop(k: Xnu, what: string): Uint32Array {
+  const cpu = k.m.cpu;
+  kreadAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, 0, W);
+  if (k.trace.enabled) k.trace.emit({ ev: 'pop', addr: hex(cpu.rsp), value: hex(joinHalves(W[0]!, W[1]!)), what });
+  cpu.addRsp(8);
+  return W;
+}
+
+/** The quadword at RSP + `off` (a `mov off(%rsp)`), into W. */
+export function rspRead(k: Xnu, off: number): Uint32Array {
+  const r = k.m.cpu.r;
+  kreadAt(k, r[R_RSP + 1]!, r[R_RSP]!, off, W);
+  return W;
+}
+
+/** The kernel GS base (cpu_data) as halves. */
+export function gsBase(k: Xnu): Halves {
+  return GS.of(k.m.cpu.gsBase);
+}
+
+/** %gs:off — a load relative to the kernel GS base (cpu_data), into W. */
+export function gsRead(k: Xnu, off: number): Uint32Array {
+  const g = gsBase(k);
+  kreadAt(k, g.hi, g.lo, off, W);
+  return W;
+}
+
+/** A store of `w`'s quadword to %gs:off. */
+export function gsWrite(k: Xnu, off: number, w: Uint32Array): void {
+  const g = gsBase(k);
+  kwriteAt(k, g.hi, g.lo, off, w);
+}
+
+/** Copy the register at r[from] (2 * its GPR number) into word `i` of `buf`. */
+export function regToBuf(r: Uint32Array, from: number, buf: Uint32Array, i: number): void {
+  buf[2 * i] = r[from]!;
+  buf[2 * i + 1] = r[from + 1]!;
+}
+
+/** Copy word `i` of `buf` into the register at r[to]. */
+export function bufToReg(buf: Uint32Array, i: number, r: Uint32Array, to: number): void {
+  r[to] = buf[2 * i]!;
+  r[to + 1] = buf[2 * i + 1]!;
 }
