@@ -100,7 +100,7 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   if (ist !== 0 || newCpl < cpu.cpl) {
     why = ist !== 0 ? 'ist' : 'privilege';
     const off = ist !== 0 ? tssIstOffset(ist) : tssRspOffset(newCpl);
-    const nf = readTss(m, off, ist !== 0 ? `TSS.IST${ist}` : `TSS.RSP${newCpl}`);
+    const nf = readTss(m, off, !traced ? '' : ist !== 0 ? `TSS.IST${ist}` : `TSS.RSP${newCpl}`);
     if (nf) return nf;
     rspLo = Q[0]!;
     rspHi = Q[1]!;
@@ -121,7 +121,7 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   if (traced) {
     // Traced: one push at a time, each followed by its event.
     for (let i = 0; i < n; i++) {
-      if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q.subarray(2 * i, 2 * i + 2), 1, true, true, [`push ${FRAME_NAMES[i]!}`]) < 1) return withExt(m.lastFault!);
+      if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q, 1, true, true, [`push ${FRAME_NAMES[i]!}`], i) < 1) return withExt(m.lastFault!);
       m.trace.emit({ ev: 'push', addr: hex(joinHalves(Q[14]!, Q[15]!)), value: hex(joinHalves(Q[2 * i]!, Q[2 * i + 1]!)), what: FRAME_NAMES[i]! });
       offsetInto(Q[15]!, Q[14]!, -8);
     }
@@ -172,18 +172,20 @@ function readTss(m: Machine, off: number, what: string): Fault | null {
  * CS_CONFORMING for a conforming segment; or -1 with the fault in `m.lastFault`.
  */
 function codeSegment(m: Machine, sel: number): number {
-  const fail = (f: Fault): number => {
-    m.lastFault = f;
-    return -1;
-  };
-  if ((sel & ~3) === 0) return fail(gp(1));
-  if ((sel | 7) > m.cpu.gdtr.limit) return fail(gp(selectorErrorCode(sel, true)));
-  const rf = readImplicit(m, m.cpu.gdtr.hi, m.cpu.gdtr.lo, sel & ~7, `GDT[${hex(sel & ~7)}]`);
-  if (rf) return fail(rf);
+  if ((sel & ~3) === 0) return fail(m, gp(1));
+  if ((sel | 7) > m.cpu.gdtr.limit) return fail(m, gp(selectorErrorCode(sel, true)));
+  const rf = readImplicit(m, m.cpu.gdtr.hi, m.cpu.gdtr.lo, sel & ~7, m.trace.enabled ? `GDT[${hex(sel & ~7)}]` : '');
+  if (rf) return fail(m, rf);
   const seg = decodeSeg(Q[0]!, Q[1]!);
-  if (!seg.present) return fail({ vector: NP, errorCode: selectorErrorCode(sel, true) });
-  if (!isLongCode(seg)) return fail(gp(selectorErrorCode(sel, true)));
+  if (!seg.present) return fail(m, { vector: NP, errorCode: selectorErrorCode(sel, true) });
+  if (!isLongCode(seg)) return fail(m, gp(selectorErrorCode(sel, true)));
   return seg.dpl | ((seg.type & 4) !== 0 ? CS_CONFORMING : 0);
+}
+
+/** codeSegment's failure: the fault in `m.lastFault`, -1. */
+function fail(m: Machine, f: Fault): number {
+  m.lastFault = f;
+  return -1;
 }
 
 // --- instructions ---------------------------------------------------------------------------------
@@ -209,19 +211,19 @@ export function pushWords(m: Machine, values: readonly bigint[], whats: readonly
 
 /**
  * The number form of `pushWords` (untraced callers: the entry code's register saves): push word
- * i of `buf` (halves at 2i, 2i+1) for i = 0..n-1. Traced, it is one `push` per word.
+ * i of `buf` (halves at 2i, 2i+1) for i = at..at+n-1. Traced, it is one `push` per word.
  */
-export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[]): Fault | null {
+export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[], at = 0): Fault | null {
   if (m.trace.enabled) {
-    for (let i = 0; i < n; i++) {
-      const f = push(m, joinHalves(buf[2 * i]!, buf[2 * i + 1]!), whats?.[i] ?? '');
+    for (let i = at; i < at + n; i++) {
+      const f = push(m, joinHalves(buf[2 * i]!, buf[2 * i + 1]!), whats?.[i - at] ?? '');
       if (f) return f;
     }
     return null;
   }
   const r = m.cpu.r;
   offsetInto(r[R_RSP + 1]!, r[R_RSP]!, -8);
-  const done = m.tryWordsAt(Q[15]!, Q[14]!, -8, true, buf, n, false, true);
+  const done = m.tryWordsAt(Q[15]!, Q[14]!, -8, true, buf, n, false, true, undefined, at);
   m.cpu.addRsp(-8 * done);
   return done < n ? m.lastFault : null;
 }
@@ -246,17 +248,17 @@ export function popWords(m: Machine, n: number, whats: readonly string[]): bigin
 }
 
 /** The number form of `popWords`: pop `n` words into `buf` (halves at 2i, 2i+1), in pop order. */
-export function popHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[]): Fault | null {
+export function popHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[], at = 0): Fault | null {
   const r = m.cpu.r;
   if (m.trace.enabled) {
     for (let i = 0; i < n; i++) {
       const v = pop(m, whats?.[i] ?? '');
       if (typeof v !== 'bigint') return v;
-      storeHalves(buf, 2 * i, v);
+      storeHalves(buf, 2 * (at + i), v);
     }
     return null;
   }
-  const done = m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]!, 8, false, buf, n, false, true);
+  const done = m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]!, 8, false, buf, n, false, true, undefined, at);
   m.cpu.addRsp(8 * done);
   return done < n ? m.lastFault : null;
 }

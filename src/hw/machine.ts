@@ -345,13 +345,14 @@ export class Machine {
    * The number form of `tryWords`, for the entry code and exception delivery: the address is
    * `hi`:`lo` (its 32-bit halves) and word i is `buf[2i]` (bits 31:0) and `buf[2i+1]` (bits 63:32).
    * Returns how many accesses completed; when fewer than `count`, `lastFault` holds the fault.
-   * The address must be 4-byte aligned for the fast path (TSS.RSP0 sits at offset 4).
+   * The address must be 4-byte aligned for the fast path (TSS.RSP0 sits at offset 4). `at`: the
+   * words start at word `at` of `buf` (no subarray to allocate).
    * Each page is translated once and later accesses to it count as the TLB hits they are, so the
    * counters, A/D flags and faults are those of the separate accesses. With tracing on, or no
    * TLB, or an unaligned address, it is literally a loop of `tryAccess` (same events).
    */
-  tryWordsAt(hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what?: readonly string[]): number {
-    if (this.trace.enabled || this.tlb === null || (lo & 3) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what);
+  tryWordsAt(hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what?: readonly string[], at = 0): number {
+    if (this.trace.enabled || this.tlb === null || (lo & 3) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what, at);
     const tlb = this.tlb;
     const acc = write ? ACC_WRITE : ACC_READ;
     const user = this.cpu.cpl === 3 && !implicit;
@@ -365,7 +366,7 @@ export class Machine {
       const off = lo & 0xfff;
       if (off > 4088) {
         // A 4-byte aligned word that crosses into the next page: the general access (§4.7 order).
-        if (this.wordsAtSlow(hi, lo, stride, write, buf.subarray(2 * i, 2 * i + 2), 1, implicit, stack, undefined) < 1) return i;
+        if (this.wordsAtSlow(hi, lo, stride, write, buf, 1, implicit, stack, undefined, at + i) < 1) return i;
         i++;
         lo += stride;
         if (lo < 0) {
@@ -388,8 +389,8 @@ export class Machine {
         tlb.hits += n - 1;
         this.lastHit = true;
       }
-      if (write) mem.writeRun(pfn, off, stride, buf, 2 * i, n);
-      else mem.readRun(pfn, off, stride, buf, 2 * i, n);
+      if (write) mem.writeRun(pfn, off, stride, buf, 2 * (at + i), n);
+      else mem.readRun(pfn, off, stride, buf, 2 * (at + i), n);
       i += n;
       lo += stride * n;
       if (lo < 0) {
@@ -403,16 +404,16 @@ export class Machine {
     return count;
   }
 
-  private wordsAtSlow(hi: number, lo: number, stride: number, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what: readonly string[] | undefined): number {
+  private wordsAtSlow(hi: number, lo: number, stride: number, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what: readonly string[] | undefined, at: number): number {
     const va = joinWords(lo, hi);
     for (let i = 0; i < count; i++) {
-      const value = write ? joinHalves(buf[2 * i]!, buf[2 * i + 1]!) : undefined;
+      const value = write ? joinHalves(buf[2 * (at + i)]!, buf[2 * (at + i) + 1]!) : undefined;
       const r = this.tryAccess({ va: BigInt.asUintN(64, va + BigInt(i * stride)), access: write ? 'write' : 'read', size: 8, value, implicit, stack, what: what?.[i] });
       if (r.kind === 'fault') {
         this.lastFault = r.fault;
         return i;
       }
-      if (!write) storeHalves(buf, 2 * i, r.value);
+      if (!write) storeHalves(buf, 2 * (at + i), r.value);
     }
     return count;
   }

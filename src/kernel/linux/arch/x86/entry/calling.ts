@@ -21,6 +21,12 @@ export function quiet<T>(m: Machine, fn: () => T): T {
   return m.untraced(fn);
 }
 
+/** `quiet` for a function of the kernel alone: untraced it is a plain call (no closure per entry). */
+export function quietly<T>(k: X86Kernel, fn: (k: X86Kernel) => T): T {
+  const m = k.machine;
+  return m.trace.enabled ? m.untraced(() => fn(k)) : fn(k);
+}
+
 /** PUSH_REGS order after di/si: the pt_regs layout from high to low addresses. */
 const PUSH_ORDER: readonly GprName[] = ['rdx', 'rcx', 'rax', 'r8', 'r9', 'r10', 'r11', 'rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'];
 

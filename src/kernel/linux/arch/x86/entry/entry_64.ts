@@ -18,7 +18,7 @@ import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { idtSymbols } from '../kernel/idt.js';
 import type { SymbolTable } from '../kernel/symbols.js';
 import { pushWords } from '../../../../../hw/delivery.js';
-import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, read, readWords, write } from './calling.js';
+import { PUSH, PUSH_AND_CLEAR_REGS, POP, POP_REGS, SWITCH_TO_KERNEL_CR3, SWITCH_TO_USER_CR3, quiet, quietly, read, readWords, write } from './calling.js';
 
 const SRC = 'arch/x86/entry/entry_64.S';
 const RFLAGS_DF = 1n << 10n;
@@ -78,11 +78,12 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const m = k.machine;
   const rax = error_entry(k);
   m.cpu.rsp = rax;
-  const regs = quiet(m, () => loadPtRegs(m, rax, k.ptRegsViews)); // the C view of the frame
+  const regs = m.trace.enabled ? quiet(m, () => loadPtRegs(m, rax, k.ptRegsViews)) : loadPtRegs(m, rax, k.ptRegsViews); // the C view of the frame
   const oi = 2 * (ORIG_RAX / 8);
   const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
   const ecHi = regs.w[oi + 1]!;
-  quiet(m, () => storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff)); // movq $-1, ORIG_RAX(%rsp)
+  if (m.trace.enabled) quiet(m, () => storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff)); // movq $-1, ORIG_RAX(%rsp)
+  else storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff);
   if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(joinHalves(ecLo, ecHi))}); orig_ax = -1`);
   const r = m.cpu.r;
   r[2 * RDI] = regs.lo; // movq %rsp, %rdi
@@ -105,13 +106,7 @@ function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
 export function error_entry(k: X86Kernel): bigint {
   const m = k.machine;
   fentry(k, 'error_entry', SRC);
-  quiet(m, () => {
-    const ret = k.syms.lookup('error_entry'); // the `call error_entry` (its return address, as the model places it)
-    WORD[0] = ret.lo === 0 ? 0xffffffff : ret.lo - 1;
-    WORD[1] = ret.lo === 0 ? (ret.hi + 0xffffffff) % 2 ** 32 : ret.hi;
-    if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
-    PUSH_AND_CLEAR_REGS(m, { saveRet: true });
-  });
+  quietly(k, call_error_entry_and_save_regs);
   const fromUser = (stackWord(m, 8 + CS) & 3) !== 0; // testb $3, CS+8(%rsp)
   let rax: bigint;
   if (fromUser) {
@@ -127,9 +122,7 @@ export function error_entry(k: X86Kernel): bigint {
     rax = m.cpu.rsp + 8n;
     if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'error_entry', addr: hex(rax), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, rax))) });
   }
-  quiet(m, () => {
-    if (popHalves(m, WORD, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted'); // RET
-  });
+  quietly(k, ret_from_error_entry);
   if (m.trace.enabled) fexit(k, 'error_entry', hex(rax));
   return rax;
 }
@@ -142,15 +135,10 @@ export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
   const m = k.machine;
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
   const regs = k.percpu.top_of_stack - BigInt(FRAME_SIZE);
-  quiet(m, () => {
-    if (regs !== eregs) { // *regs = *eregs
-      const n = FRAME_SIZE / 8;
-      storeHalves(WORD, 0, eregs);
-      if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(eregs)} faulted`);
-      storeHalves(WORD, 0, regs);
-      if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(regs)} faulted`);
-    }
-  });
+  if (regs !== eregs) { // *regs = *eregs
+    if (m.trace.enabled) quiet(m, () => copy_frame(m, eregs, regs));
+    else copy_frame(m, eregs, regs);
+  }
   if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(regs), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, regs))) });
   if (m.trace.enabled) fexit(k, 'sync_regs', hex(regs));
   return regs;
@@ -174,31 +162,62 @@ export function error_return(k: X86Kernel): void {
 export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
   const m = k.machine;
   fentry(k, 'swapgs_restore_regs_and_return_to_usermode', SRC);
-  quiet(m, () => {
-    POP_REGS(m, false);
-    const r = m.cpu.r;
-    const rdiLo = r[R_RSP]!; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
-    const rdiHi = r[R_RSP + 1]!;
-    const tr = m.cpu.tr; // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
-    if (m.tryWordsAt(tr.hi, tr.lo + 4, 8, false, r.subarray(R_RSP, R_RSP + 2), 1, false, false) < 1) throw new Error('model bug: entry read of TSS.sp0 faulted');
-    if (m.tryWordsAt(rdiHi, rdiLo, 8, false, FRAME, 7, false, false) < 7) throw new Error(`model bug: entry read of ${hex(joinHalves(rdiLo, rdiHi))} faulted`);
-    // pushq 6*8(%rdi) ... pushq (%rdi): SS, RSP, EFLAGS, CS, RIP, then user RDI
-    const w = FRAME;
-    for (const [to, from] of IRET_COPY_ORDER) {
-      w[14 + 2 * to] = w[2 * from]!;
-      w[15 + 2 * to] = w[2 * from + 1]!;
-    }
-    const f = pushHalves(m, w.subarray(14, 26), 6, IRET_COPY);
-    if (f) throw new Error('model bug: the trampoline stack push faulted');
-  });
+  quietly(k, pop_regs_to_entry_stack);
   if (m.trace.enabled) decide(k, 'swapgs_restore_regs_and_return_to_usermode', 'on the entry stack', `rsp=${hex(m.cpu.rsp)}: IRET frame and user RDI copied from the task stack`);
   SWITCH_TO_USER_CR3(k, 'swapgs_restore_regs_and_return_to_usermode');
-  quiet(m, () => {
-    if (popHalves(m, m.cpu.r.subarray(2 * RDI, 2 * RDI + 2), 1, ['rdi'])) throw new Error('model bug: entry pop of rdi faulted');
-  });
+  quietly(k, pop_rdi);
   if (swapgs(m)) throw new Error('model bug: swapgs failed');
   native_iret(k);
   fexit(k, 'swapgs_restore_regs_and_return_to_usermode');
+}
+
+/** swapgs_restore_regs_and_return_to_usermode's stack work: POP_REGS, then the IRET frame and user RDI onto the entry stack. */
+function pop_regs_to_entry_stack(k: X86Kernel): void {
+  const m = k.machine;
+  POP_REGS(m, false);
+  const r = m.cpu.r;
+  const rdiLo = r[R_RSP]!; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
+  const rdiHi = r[R_RSP + 1]!;
+  const tr = m.cpu.tr; // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
+  if (m.tryWordsAt(tr.hi, tr.lo + 4, 8, false, r, 1, false, false, undefined, R_RSP / 2) < 1) throw new Error('model bug: entry read of TSS.sp0 faulted');
+  if (m.tryWordsAt(rdiHi, rdiLo, 8, false, FRAME, 7, false, false) < 7) throw new Error(`model bug: entry read of ${hex(joinHalves(rdiLo, rdiHi))} faulted`);
+  // pushq 6*8(%rdi) ... pushq (%rdi): SS, RSP, EFLAGS, CS, RIP, then user RDI
+  const w = FRAME;
+  for (const [to, from] of IRET_COPY_ORDER) {
+    w[14 + 2 * to] = w[2 * from]!;
+    w[15 + 2 * to] = w[2 * from + 1]!;
+  }
+  const f = pushHalves(m, w, 6, IRET_COPY, 7);
+  if (f) throw new Error('model bug: the trampoline stack push faulted');
+}
+
+/** popq %rdi (the user RDI, from the entry stack). */
+function pop_rdi(k: X86Kernel): void {
+  if (popHalves(k.machine, k.machine.cpu.r, 1, ['rdi'], RDI)) throw new Error('model bug: entry pop of rdi faulted');
+}
+
+/** The `call error_entry` (its return address, as the model places it), then PUSH_AND_CLEAR_REGS save_ret=1. */
+function call_error_entry_and_save_regs(k: X86Kernel): void {
+  const m = k.machine;
+  const ret = k.syms.lookup('error_entry');
+  WORD[0] = ret.lo === 0 ? 0xffffffff : ret.lo - 1;
+  WORD[1] = ret.lo === 0 ? (ret.hi + 0xffffffff) % 2 ** 32 : ret.hi;
+  if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
+  PUSH_AND_CLEAR_REGS(m, { saveRet: true });
+}
+
+/** error_entry's RET. */
+function ret_from_error_entry(k: X86Kernel): void {
+  if (popHalves(k.machine, WORD, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted');
+}
+
+/** sync_regs' `*regs = *eregs`: the 21 words, read then written. */
+function copy_frame(m: Machine, eregs: bigint, regs: bigint): void {
+  const n = FRAME_SIZE / 8;
+  storeHalves(WORD, 0, eregs);
+  if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(eregs)} faulted`);
+  storeHalves(WORD, 0, regs);
+  if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(regs)} faulted`);
 }
 
 const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
@@ -207,7 +226,7 @@ const IRET_COPY_ORDER: readonly (readonly [number, number])[] = [[0, 6], [1, 5],
 
 /** The low 32 bits of the stack word at RSP + `off` (the entry code's `testb $3, CS(%rsp)`). */
 function stackWord(m: Machine, off: number): number {
-  const f = quiet(m, () => rspWords(m, off, false, WORD, 1));
+  const f = m.trace.enabled ? quiet(m, () => rspWords(m, off, false, WORD, 1)) : rspWords(m, off, false, WORD, 1);
   if (f) throw new Error(`model bug: entry read of ${hex(m.cpu.rsp + BigInt(off))} faulted`);
   return WORD[0]!;
 }
