@@ -10,9 +10,9 @@
 
 import { iretq, popHalves, pushHalves, rspWords, swapgs } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
-import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves, storeHalves } from '../../../../../hw/regs.js';
+import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
-import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type X86Kernel } from '../include/asm/processor.js';
+import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type TaskPtRegs, type X86Kernel } from '../include/asm/processor.js';
 import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord, storeFieldHalves } from '../include/asm/ptrace.js';
 import { decide, fentry, fexit } from '../kernel/ftrace.js';
 import { idtSymbols } from '../kernel/idt.js';
@@ -77,8 +77,9 @@ function idtentry(k: X86Kernel, vector: number, asmsym: string, cfunc: string, f
 function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const m = k.machine;
   const rax = error_entry(k);
-  m.cpu.rsp = rax;
   const regs = m.trace.enabled ? quiet(m, () => loadPtRegs(m, rax, k.ptRegsViews)) : loadPtRegs(m, rax, k.ptRegsViews); // the C view of the frame
+  m.cpu.r[R_RSP] = regs.lo; // movq %rax, %rsp
+  m.cpu.r[R_RSP + 1] = regs.hi;
   const oi = 2 * (ORIG_RAX / 8);
   const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
   const ecHi = regs.w[oi + 1]!;
@@ -116,7 +117,7 @@ export function error_entry(k: X86Kernel): bigint {
     SWITCH_TO_KERNEL_CR3(k, 'error_entry');
     if (k.features.entry6) decide(k, 'error_entry', 'leaq 8(%rsp), %rdi; UNTRAIN_RET_FROM_CALL; jmp sync_regs');
     else decide(k, 'error_entry', 'leaq 8(%rsp), %rdi; call sync_regs; RET');
-    rax = sync_regs(k, m.cpu.rsp + 8n);
+    rax = sync_regs(k);
   } else {
     decide(k, 'error_entry', 'from kernel mode', '.Lerror_kernelspace: no swapgs, no CR3 switch, stay on this stack');
     rax = m.cpu.rsp + 8n;
@@ -128,20 +129,41 @@ export function error_entry(k: X86Kernel): bigint {
 }
 
 /**
- * sync_regs() (arch/x86/kernel/traps.c): copy the pt_regs built on the entry stack to the top of
- * the task's kernel stack (cpu_current_top_of_stack - sizeof(pt_regs)) and return the new pointer.
+ * sync_regs() (arch/x86/kernel/traps.c): copy the pt_regs built on the entry stack (eregs, at
+ * RSP + 8 in error_entry) to the top of the task's kernel stack (cpu_current_top_of_stack -
+ * sizeof(pt_regs)) and return the new pointer.
  */
-export function sync_regs(k: X86Kernel, eregs: bigint): bigint {
+export function sync_regs(k: X86Kernel): bigint {
   const m = k.machine;
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
-  const regs = k.percpu.top_of_stack - BigInt(FRAME_SIZE);
-  if (regs !== eregs) { // *regs = *eregs
-    if (m.trace.enabled) quiet(m, () => copy_frame(m, eregs, regs));
-    else copy_frame(m, eregs, regs);
+  const to = taskPtRegs(k);
+  const r = m.cpu.r;
+  let eLo = r[R_RSP]! + 8; // leaq 8(%rsp), %rdi
+  let eHi = r[R_RSP + 1]!;
+  if (eLo >= 2 ** 32) {
+    eLo -= 2 ** 32;
+    eHi = (eHi + 1) % 2 ** 32;
   }
-  if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(regs), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, regs))) });
-  if (m.trace.enabled) fexit(k, 'sync_regs', hex(regs));
-  return regs;
+  if (eLo !== to.lo || eHi !== to.hi) { // *regs = *eregs
+    if (m.trace.enabled) quiet(m, () => copy_frame(m, eHi, eLo, to));
+    else copy_frame(m, eHi, eLo, to);
+  }
+  if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(to.addr), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, to.addr))) });
+  if (m.trace.enabled) fexit(k, 'sync_regs', hex(to.addr));
+  return to.addr;
+}
+
+/** task_pt_regs(current): the frame at the top of the running task's stack, with its address halves (kept until the stack changes). */
+function taskPtRegs(k: X86Kernel): TaskPtRegs {
+  const top = k.percpu.top_of_stack;
+  let t = k.percpu.task_pt_regs;
+  if (t === undefined || t.top !== top) {
+    const addr = top - BigInt(FRAME_SIZE);
+    const u = BigInt.asUintN(64, addr);
+    t = { top, addr, lo: Number(u & 0xffffffffn), hi: Number(u >> 32n) };
+    k.percpu.task_pt_regs = t;
+  }
+  return t;
 }
 
 /** error_return: back to user mode through swapgs_restore_regs_and_return_to_usermode, or to the kernel. */
@@ -211,16 +233,15 @@ function ret_from_error_entry(k: X86Kernel): void {
   if (popHalves(k.machine, WORD, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted');
 }
 
-/** sync_regs' `*regs = *eregs`: the 21 words, read then written. */
-function copy_frame(m: Machine, eregs: bigint, regs: bigint): void {
+const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
+
+/** sync_regs' `*regs = *eregs`: the 21 words, read from eregs (`hi`:`lo`), then written. */
+function copy_frame(m: Machine, hi: number, lo: number, to: TaskPtRegs): void {
   const n = FRAME_SIZE / 8;
-  storeHalves(WORD, 0, eregs);
-  if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(eregs)} faulted`);
-  storeHalves(WORD, 0, regs);
-  if (m.tryWordsAt(WORD[1]!, WORD[0]!, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(regs)} faulted`);
+  if (m.tryWordsAt(hi, lo, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(joinHalves(lo, hi))} faulted`);
+  if (m.tryWordsAt(to.hi, to.lo, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(to.addr)} faulted`);
 }
 
-const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
 /** [push slot, word read from the task stack] for IRET_COPY. */
 const IRET_COPY_ORDER: readonly (readonly [number, number])[] = [[0, 6], [1, 5], [2, 4], [3, 3], [4, 2], [5, 0]];
 

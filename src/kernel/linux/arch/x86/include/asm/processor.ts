@@ -126,6 +126,15 @@ export interface PerCpu {
   top_of_stack: bigint;
   /** __per_cpu_offset[0]: what GS.base holds in the kernel. */
   per_cpu_offset: bigint;
+  /** Derived: task_pt_regs() of the running task for `top`, with its address halves (the entry code recomputes it when the stack top changes). */
+  task_pt_regs?: TaskPtRegs;
+}
+
+export interface TaskPtRegs {
+  top: bigint;
+  addr: bigint;
+  lo: number;
+  hi: number;
 }
 
 /** The kernel as the x86 code sees it. */
