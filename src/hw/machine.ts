@@ -68,6 +68,7 @@ export type AccessResult =
   | { kind: 'fault'; fault: Fault; tlb: 'hit' | 'miss' | 'none' };
 
 const TWO52 = 2 ** 52;
+const TWO64 = 1n << 64n;
 const RFLAGS_MASK = 0x3fffffn; // bits 63:22 of RFLAGS are reserved (read as 0)
 const RFLAGS_MASK_N = 0x3fffff;
 const RFLAGS_AC_N = Number(RFLAGS_AC);
@@ -104,6 +105,9 @@ export class Machine {
   private readonly rightsTables = new Map<number, Uint8Array>();
   /** The derived state for each CR3 value seen since the last syncCtl (see setReg). */
   private readonly ctlByCr3 = new Map<bigint, PagingCtl>();
+  /** The two most recent CR3 values and their derived state, in front of ctlByCr3. */
+  private readonly lastCr3: [bigint, bigint] = [-1n, -1n];
+  private readonly lastCtl: [PagingCtl | undefined, PagingCtl | undefined] = [undefined, undefined];
   /** Scratch halves for the bigint form of tryWords. */
   private readonly scratch = new Uint32Array(64);
   /** The fault of the last number-form access (tryWordsAt) that did not complete. */
@@ -121,6 +125,8 @@ export class Machine {
   syncCtl(): void {
     this.ctl = deriveCtl(this.cpu, this.mem.maxPhyAddr, this.page1g, this.rightsTables);
     this.ctlByCr3.clear();
+    this.lastCr3[0] = this.lastCr3[1] = -1n;
+    this.lastCtl[0] = this.lastCtl[1] = undefined;
   }
 
   // --- translation (the hot path) ------------------------------------------------------------
@@ -547,8 +553,10 @@ export class Machine {
    * new PCID's non-global entries unless bit 63 is set (bit 63 is not stored).
    */
   movToCr3(v: bigint): void {
-    const noflush = (this.cpu.cr4 & CR4_PCIDE) !== 0n && (v & CR3_NOFLUSH) !== 0n;
-    this.setReg('cr3', v & ~CR3_NOFLUSH);
+    const u = v >= 0n && v < TWO64 ? v : BigInt.asUintN(64, v);
+    const bit63 = u >= CR3_NOFLUSH; // bit 63 set (no bigint arithmetic for the test)
+    const noflush = this.ctl.pcide && bit63;
+    this.setReg('cr3', bit63 ? u - CR3_NOFLUSH : u);
     if (this.tlb === null || noflush) return;
     const pcid = this.ctl.pcide ? this.ctl.pcid : -1;
     const n = this.tlb.invalidateContext(pcid, true);
@@ -583,17 +591,24 @@ export class Machine {
 
   private setReg(name: 'cr0' | 'cr2' | 'cr3' | 'cr4' | 'efer', v: bigint): void {
     const old = this.cpu[name];
-    this.cpu[name] = BigInt.asUintN(64, v);
+    this.cpu[name] = v >= 0n && v < TWO64 ? v : BigInt.asUintN(64, v);
     // CR3 changes only the root and the PCID (a kernel with PTI writes it twice per fault).
     if (name === 'cr3') {
       // A kernel with PTI flips between a few CR3 values: keep the derived state of each until
       // another control register changes (syncCtl).
       const cr3 = this.cpu.cr3;
-      let ctl = this.ctlByCr3.get(cr3);
+      // The last two values first (=== on bigints compares values without hashing them).
+      let ctl = cr3 === this.lastCr3[0] ? this.lastCtl[0] : cr3 === this.lastCr3[1] ? this.lastCtl[1] : this.ctlByCr3.get(cr3);
       if (ctl === undefined) {
         ctl = withCr3(this.ctl, cr3, this.mem.maxPhyAddr);
         if (this.ctlByCr3.size >= 64) this.ctlByCr3.clear();
         this.ctlByCr3.set(cr3, ctl);
+      }
+      if (cr3 !== this.lastCr3[0]) {
+        this.lastCr3[1] = this.lastCr3[0];
+        this.lastCtl[1] = this.lastCtl[0];
+        this.lastCr3[0] = cr3;
+        this.lastCtl[0] = ctl;
       }
       this.ctl = ctl;
     }

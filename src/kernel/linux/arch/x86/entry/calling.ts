@@ -9,7 +9,6 @@
 
 import { pop, popHalves, push, pushHalves, rspWords } from '../../../../../hw/delivery.js';
 import type { Machine } from '../../../../../hw/machine.js';
-import { CR4_PCIDE } from '../../../../../hw/regs.js';
 import { GPR_NAMES, storeHalves, type GprName } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { PTI_USER_PGTABLE_AND_PCID_MASK, PTI_USER_PGTABLE_BIT, X86_CR3_PCID_NOFLUSH, X86_CR3_PTI_PCID_USER_BIT, type X86Kernel } from '../include/asm/processor.js';
@@ -140,7 +139,7 @@ export function write(m: Machine, va: bigint, value: bigint): void {
 export { pushOrDie as PUSH, popOrDie as POP };
 
 function pcidOn(m: Machine): boolean {
-  return (m.cpu.cr4 & CR4_PCIDE) !== 0n;
+  return m.ctl.pcide; // CR4.PCIDE, as the machine derived it
 }
 
 /**
