@@ -20,7 +20,7 @@ import { register_syscalls, NR } from '../kernel/linux/arch/x86/entry/syscall_64
 import type { LinuxVersion } from '../kernel/linux/types.js';
 import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js';
 import { NR_PKEY, register_pkey_syscalls } from '../kernel/linux/arch/x86/mm/pkeys.js';
-import { CR4_PKE } from '../hw/regs.js';
+import { CR4_PKE, R_RIP } from '../hw/regs.js';
 import { StepError } from './bare.js';
 import { hex, withFields, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
@@ -310,9 +310,8 @@ export class LinuxSession {
   private afterException(r: StepResult, t: LinuxTask): StepResult | null {
     const m = this.m;
     if (m.shutdown) return withFields(r, { outcome: 'killed', message: 'triple fault: the processor shut down' });
-    const at = m.cpu.rip;
-    if (!this.k.syms.runAt(this.k, at)) {
-      return withFields(r, { outcome: 'error', message: `no model of the handler at ${this.k.syms.describe(at)} (only #PF and #GP are modelled)` });
+    if (!this.k.syms.runAtRip(this.k)) {
+      return withFields(r, { outcome: 'error', message: `no model of the handler at ${this.k.syms.describe(m.cpu.rip)} (only #PF and #GP are modelled)` });
     }
     if (t.state === 'dead') {
       const d = t.delivered;
@@ -320,7 +319,7 @@ export class LinuxSession {
       const how = (t.exit_code & 0x7f) !== 0 ? `killed by ${SIG_NAMES[t.exit_code & 0x7f] ?? t.exit_code & 0x7f}${t.exit_code & 0x80 ? ' (core dumped)' : ''}` : 'exited';
       return withFields(r, { outcome: 'signal', signal: sig, message: `pid ${t.pid} ${how}` });
     }
-    if (m.cpu.rip === USER_SIGNAL_HANDLER) {
+    if (m.cpu.r[R_RIP] === SIGNAL_HANDLER_LO && m.cpu.r[R_RIP + 1] === SIGNAL_HANDLER_HI) { // RIP = USER_SIGNAL_HANDLER
       m.cpu.rip = USER_INSN_IP + 3n; // the handler skips the faulting instruction and returns
       return withFields(r, { outcome: 'signal', signal: t.delivered ? signalRecord(t.delivered) : undefined });
     }
@@ -340,6 +339,10 @@ function signalRecord(d: NonNullable<LinuxTask['delivered']>): SignalRecord {
     ...(d.pkey === undefined ? {} : { pkey: d.pkey }),
   };
 }
+
+/** USER_SIGNAL_HANDLER's halves, to test RIP without reading it as a bigint. */
+const SIGNAL_HANDLER_LO = Number(USER_SIGNAL_HANDLER & 0xffffffffn);
+const SIGNAL_HANDLER_HI = Number(USER_SIGNAL_HANDLER >> 32n);
 
 /** Scratch for pageRecord's walk (read at once, never kept). */
 const PAGE_WALK = new WalkOut();

@@ -9,7 +9,7 @@
 // code recognises native_irq_return_iret but no model ever faults there); one CPU.
 
 import { iretq, popHalves, pushHalves, rspWords, swapgs } from '../../../../../hw/delivery.js';
-import type { Machine } from '../../../../../hw/machine.js';
+import type { Fault, Machine } from '../../../../../hw/machine.js';
 import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type TaskPtRegs, type X86Kernel } from '../include/asm/processor.js';
@@ -77,13 +77,13 @@ function idtentry(k: X86Kernel, vector: number, asmsym: string, cfunc: string, f
 function idtentry_body(k: X86Kernel, cfunc: string, fn: IdtHandler): void {
   const m = k.machine;
   const rax = error_entry(k);
-  const regs = m.trace.enabled ? quiet(m, () => loadPtRegs(m, rax, k.ptRegsViews)) : loadPtRegs(m, rax, k.ptRegsViews); // the C view of the frame
+  const regs = m.trace.enabled ? mutedLoadPtRegs(k, rax) : loadPtRegs(m, rax, k.ptRegsViews); // the C view of the frame
   m.cpu.r[R_RSP] = regs.lo; // movq %rax, %rsp
   m.cpu.r[R_RSP + 1] = regs.hi;
   const oi = 2 * (ORIG_RAX / 8);
   const ecLo = regs.w[oi]!; // movq ORIG_RAX(%rsp), %rsi
   const ecHi = regs.w[oi + 1]!;
-  if (m.trace.enabled) quiet(m, () => storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff)); // movq $-1, ORIG_RAX(%rsp)
+  if (m.trace.enabled) mutedConsumeOrigAx(k, regs); // movq $-1, ORIG_RAX(%rsp)
   else storeFieldHalves(m, regs, 'orig_ax', 0xffffffff, 0xffffffff);
   if (m.trace.enabled) decide(k, 'idtentry_body', 'call cfunc', `${cfunc}(regs=${hex(rax)}, error_code=${hex(joinHalves(ecLo, ecHi))}); orig_ax = -1`);
   const r = m.cpu.r;
@@ -121,7 +121,7 @@ export function error_entry(k: X86Kernel): bigint {
   } else {
     decide(k, 'error_entry', 'from kernel mode', '.Lerror_kernelspace: no swapgs, no CR3 switch, stay on this stack');
     rax = m.cpu.rsp + 8n;
-    if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'error_entry', addr: hex(rax), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, rax))) });
+    if (m.trace.enabled) tracePtRegs(k, 'error_entry', rax);
   }
   quietly(k, ret_from_error_entry);
   if (m.trace.enabled) fexit(k, 'error_entry', hex(rax));
@@ -144,11 +144,8 @@ export function sync_regs(k: X86Kernel): bigint {
     eLo -= 2 ** 32;
     eHi = (eHi + 1) % 2 ** 32;
   }
-  if (eLo !== to.lo || eHi !== to.hi) { // *regs = *eregs
-    if (m.trace.enabled) quiet(m, () => copy_frame(m, eHi, eLo, to));
-    else copy_frame(m, eHi, eLo, to);
-  }
-  if (m.trace.enabled) m.trace.emit({ ev: 'pt_regs', fn: 'sync_regs', addr: hex(to.addr), regs: ptRegsRecord(quiet(m, () => loadPtRegs(m, to.addr))) });
+  if (eLo !== to.lo || eHi !== to.hi) copy_frame(m, eHi, eLo, to); // *regs = *eregs (copy_frame mutes the trace)
+  if (m.trace.enabled) tracePtRegs(k, 'sync_regs', to.addr);
   if (m.trace.enabled) fexit(k, 'sync_regs', hex(to.addr));
   return to.addr;
 }
@@ -237,9 +234,31 @@ const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
 
 /** sync_regs' `*regs = *eregs`: the 21 words, read from eregs (`hi`:`lo`), then written. */
 function copy_frame(m: Machine, hi: number, lo: number, to: TaskPtRegs): void {
+  if (m.trace.enabled) return m.untraced(() => copy_frame(m, hi, lo, to));
   const n = FRAME_SIZE / 8;
   if (m.tryWordsAt(hi, lo, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(joinHalves(lo, hi))} faulted`);
   if (m.tryWordsAt(to.hi, to.lo, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(to.addr)} faulted`);
+}
+
+// The traced forms of the entry's memory work, in their own functions: a closure inside a hot
+// function costs V8 a context object on every call, traced or not.
+
+function mutedRspWord(m: Machine, off: number): Fault | null {
+  return m.untraced(() => rspWords(m, off, false, WORD, 1));
+}
+
+function mutedLoadPtRegs(k: X86Kernel, addr: bigint): PtRegs {
+  return k.machine.untraced(() => loadPtRegs(k.machine, addr, k.ptRegsViews));
+}
+
+function mutedConsumeOrigAx(k: X86Kernel, regs: PtRegs): void {
+  k.machine.untraced(() => storeFieldHalves(k.machine, regs, 'orig_ax', 0xffffffff, 0xffffffff));
+}
+
+/** The `pt_regs` event: the frame at `addr` as `fn` leaves it. */
+function tracePtRegs(k: X86Kernel, fn: string, addr: bigint): void {
+  const m = k.machine;
+  m.trace.emit({ ev: 'pt_regs', fn, addr: hex(addr), regs: ptRegsRecord(m.untraced(() => loadPtRegs(m, addr))) });
 }
 
 /** [push slot, word read from the task stack] for IRET_COPY. */
@@ -247,7 +266,7 @@ const IRET_COPY_ORDER: readonly (readonly [number, number])[] = [[0, 6], [1, 5],
 
 /** The low 32 bits of the stack word at RSP + `off` (the entry code's `testb $3, CS(%rsp)`). */
 function stackWord(m: Machine, off: number): number {
-  const f = m.trace.enabled ? quiet(m, () => rspWords(m, off, false, WORD, 1)) : rspWords(m, off, false, WORD, 1);
+  const f = m.trace.enabled ? mutedRspWord(m, off) : rspWords(m, off, false, WORD, 1);
   if (f) throw new Error(`model bug: entry read of ${hex(m.cpu.rsp + BigInt(off))} faulted`);
   return WORD[0]!;
 }

@@ -3,6 +3,7 @@
 // exception leaves RIP at the gate's offset; `runAt(rip)` finds the symbol and runs its model,
 // the way the CPU would fetch the stub's first instruction. Text outside the table is data only.
 
+import { R_RIP } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import type { X86Kernel } from '../include/asm/processor.js';
 
@@ -65,6 +66,15 @@ export class SymbolTable {
   runAt(k: X86Kernel, rip: bigint): boolean {
     const s = this.at(rip);
     if (!s || !s.code) return false;
+    s.code(k);
+    return true;
+  }
+
+  /** `runAt(k, RIP)`, reading RIP's halves (no bigint). */
+  runAtRip(k: X86Kernel): boolean {
+    const r = k.machine.cpu.r;
+    const s = this.byLow.get(r[R_RIP]!);
+    if (s === undefined || s.hi !== r[R_RIP + 1] || !s.code) return false;
     s.code(k);
     return true;
   }
