@@ -69,6 +69,7 @@ export type AccessResult =
 
 const TWO52 = 2 ** 52;
 const TWO64 = 1n << 64n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const RFLAGS_MASK = 0x3fffffn; // bits 63:22 of RFLAGS are reserved (read as 0)
 const RFLAGS_MASK_N = 0x3fffff;
 const RFLAGS_AC_N = Number(RFLAGS_AC);
@@ -291,7 +292,8 @@ export class Machine {
    * second page reports that page's first byte, §4.7), then read or write physical memory.
    */
   tryAccess(req: AccessRequest): AccessResult {
-    const va = BigInt.asUintN(64, req.va);
+    const small = req.va >= 0n && req.va <= MAX_SAFE; // most user addresses: split through a double, no bigint
+    const va = small ? req.va : BigInt.asUintN(64, req.va);
     const size = req.size ?? 1;
     const acc = ACC_CODE[req.access];
     const implicit = req.implicit ?? false;
@@ -299,8 +301,16 @@ export class Machine {
     if (this.trace.enabled) {
       this.trace.emit({ ev: 'access', va: hex(va), access: req.access, size, mode: user ? 'user' : 'supervisor', implicit, cpl: this.cpu.cpl, what: req.what });
     }
-    const hi = Number(va >> 32n);
-    const lo = Number(va & 0xffffffffn);
+    let hi: number;
+    let lo: number;
+    if (small) {
+      const n = Number(va);
+      hi = Math.floor(n / TWO32);
+      lo = n - hi * TWO32;
+    } else {
+      hi = Number(va >> 32n);
+      lo = Number(va & 0xffffffffn);
+    }
     const off = lo & 0xfff;
     const first = Math.min(size, 4096 - off);
     // The last byte can leave the canonical range only by crossing into the next page.
