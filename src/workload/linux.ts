@@ -328,7 +328,7 @@ export class LinuxSession {
 
   /** The leaf mapping of a user address after the step (pagemap's view). */
   private page(r: StepResult, va: bigint): void {
-    if (va >= BigInt(TASK_SIZE_MAX) || !this.m.isCanonical(va) || this.k.current.state === 'dead') return;
+    if (va < 0n || va >= TASK_SIZE_MAX_BIG || this.k.current.state === 'dead') return; // below TASK_SIZE_MAX: canonical
     r.page = pageRecord(this.m, va, this.k.zero_pfn);
   }
 }
@@ -339,6 +339,8 @@ function signalRecord(d: NonNullable<LinuxTask['delivered']>): SignalRecord {
     ...(d.pkey === undefined ? {} : { pkey: d.pkey }),
   };
 }
+
+const TASK_SIZE_MAX_BIG = BigInt(TASK_SIZE_MAX);
 
 /** USER_SIGNAL_HANDLER's halves, to test RIP without reading it as a bigint. */
 const SIGNAL_HANDLER_LO = Number(USER_SIGNAL_HANDLER & 0xffffffffn);
