@@ -12,7 +12,7 @@ import { hex } from '../trace/events.js';
 import { GATE_INTERRUPT, GATE_TRAP, decodeGate, decodeSeg, decodeTssDescBase, gateOffsetLo, gateType, isLongCode, tssIstOffset, tssRspOffset } from './desc.js';
 import { DF, GP, NP, PF, TS, UD, idtErrorCode, nestedOutcome, selectorErrorCode, vectorMnemonic, VECTORS } from './exceptions.js';
 import type { Fault, Machine } from './machine.js';
-import { R_RIP, R_RSP, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF, RFLAGS_TF, RFLAGS_VM, joinHalves, storeHalves, tableReg } from './regs.js';
+import { R_RIP, R_RSP, RFLAGS_IF, RFLAGS_NT, RFLAGS_RF, RFLAGS_TF, RFLAGS_VM, addHalves, joinHalves, storeHalves, tableReg } from './regs.js';
 
 /** Deliver `first`, handling faults raised while delivering it (Table 6-5). */
 export function deliverException(m: Machine, first: Fault): void {
@@ -43,22 +43,6 @@ const gp = (errorCode: number): Fault => ({ vector: GP, errorCode });
 /** Scratch halves for delivery's own reads and pushes (one delivery at a time per machine is all a CPU does). */
 const Q = new Uint32Array(16);
 const FRAME_NAMES = ['SS', 'RSP', 'RFLAGS', 'CS', 'RIP', 'error code'];
-const TWO32 = 2 ** 32;
-
-/** The 32-bit halves of `hi`:`lo` + `off` (|off| < 2^32), in Q[14] (low) and Q[15] (high). */
-function offsetInto(hi: number, lo: number, off: number): void {
-  let l = lo + off;
-  let h = hi;
-  if (l >= TWO32) {
-    l -= TWO32;
-    h = h === 0xffffffff ? 0 : h + 1;
-  } else if (l < 0) {
-    l += TWO32;
-    h = h === 0 ? 0xffffffff : h - 1;
-  }
-  Q[14] = l;
-  Q[15] = h;
-}
 
 /** One delivery attempt. Returns null on success, or the fault raised while delivering. */
 function tryDeliver(m: Machine, f: Fault): Fault | null {
@@ -67,8 +51,7 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   const traced = m.trace.enabled;
   if (v * 16 + 15 > cpu.idtr.limit) return gp(idtErrorCode(v, true)); // §6.12.1: beyond the IDT limit
   // The gate's two quadwords: two implicit reads (one run of them; labelled only when traced).
-  offsetInto(cpu.idtr.hi, cpu.idtr.lo, v * 16);
-  if (m.tryWordsAt(Q[15]!, Q[14]!, 8, false, Q, 2, true, false, traced ? [`IDT[${v}]`, `IDT[${v}]+8`] : undefined) < 2) return withExt(m.lastFault!);
+  if (m.tryWordsAt(cpu.idtr.hi, cpu.idtr.lo + v * 16, 8, false, Q, 2, true, false, traced ? [`IDT[${v}]`, `IDT[${v}]+8`] : undefined) < 2) return withExt(m.lastFault!);
   const d0 = Q[0]!;
   const d1 = Q[1]!;
   const selector = d0 >>> 16;
@@ -117,22 +100,19 @@ function tryDeliver(m: Machine, f: Fault): Fault | null {
   if (why && traced) {
     m.trace.emit({ ev: 'stack_switch', from: hex(joinHalves(oldLo, oldHi)), to: hex(joinHalves(rspLo, rspHi)), why, ist: why === 'ist' ? ist : undefined });
   }
-  offsetInto(rspHi, rspLo, -8);
   if (traced) {
     // Traced: one push at a time, each followed by its event.
     for (let i = 0; i < n; i++) {
-      if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q, 1, true, true, [`push ${FRAME_NAMES[i]!}`], i) < 1) return withExt(m.lastFault!);
-      m.trace.emit({ ev: 'push', addr: hex(joinHalves(Q[14]!, Q[15]!)), value: hex(joinHalves(Q[2 * i]!, Q[2 * i + 1]!)), what: FRAME_NAMES[i]! });
-      offsetInto(Q[15]!, Q[14]!, -8);
+      const d = -8 * (i + 1);
+      if (m.tryWordsAt(rspHi, rspLo + d, -8, true, Q, 1, true, true, [`push ${FRAME_NAMES[i]!}`], i) < 1) return withExt(m.lastFault!);
+      m.trace.emit({ ev: 'push', addr: hex(BigInt.asUintN(64, joinHalves(rspLo, rspHi) + BigInt(d))), value: hex(joinHalves(Q[2 * i]!, Q[2 * i + 1]!)), what: FRAME_NAMES[i]! });
     }
-  } else if (m.tryWordsAt(Q[15]!, Q[14]!, -8, true, Q, n, true, true) < n) {
+  } else if (m.tryWordsAt(rspHi, rspLo - 8, -8, true, Q, n, true, true) < n) {
     return withExt(m.lastFault!);
   }
-  offsetInto(rspHi, rspLo, -8 * n);
   // Commit: nothing above changed the registers, so a nested fault left them as they were.
   if (newCpl < cpu.cpl) cpu.ss = newCpl; // §6.14.4: SS gets a null selector with RPL = new CPL
-  r[R_RSP] = Q[14]!;
-  r[R_RSP + 1] = Q[15]!;
+  addHalves(r, R_RSP, rspHi, rspLo, -8 * n);
   cpu.cs = (selector & ~3) | newCpl;
   r[R_RIP] = offLo;
   r[R_RIP + 1] = offHi;
@@ -157,8 +137,7 @@ function withExt(f: Fault): Fault {
 
 /** One implicit 8-byte read into Q[0..1]; null, or the fault (with EXT). */
 function readImplicit(m: Machine, hi: number, lo: number, off: number, what: string): Fault | null {
-  offsetInto(hi, lo, off);
-  return m.tryWordsAt(Q[15]!, Q[14]!, 8, false, Q, 1, true, false, m.trace.enabled ? [what] : undefined) < 1 ? withExt(m.lastFault!) : null;
+  return m.tryWordsAt(hi, lo + off, 8, false, Q, 1, true, false, m.trace.enabled ? [what] : undefined) < 1 ? withExt(m.lastFault!) : null;
 }
 
 /** The TSS quadword at `off` into Q[0..1]; null, or the fault. */
@@ -222,8 +201,7 @@ export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: read
     return null;
   }
   const r = m.cpu.r;
-  offsetInto(r[R_RSP + 1]!, r[R_RSP]!, -8);
-  const done = m.tryWordsAt(Q[15]!, Q[14]!, -8, true, buf, n, false, true, undefined, at);
+  const done = m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]! - 8, -8, true, buf, n, false, true, undefined, at);
   m.cpu.addRsp(-8 * done);
   return done < n ? m.lastFault : null;
 }
@@ -289,8 +267,7 @@ export function pop(m: Machine, what: string): bigint | Fault {
  */
 export function rspWords(m: Machine, off: number, write: boolean, buf: Uint32Array, n: number): Fault | null {
   const r = m.cpu.r;
-  offsetInto(r[R_RSP + 1]!, r[R_RSP]!, off);
-  return m.tryWordsAt(Q[15]!, Q[14]!, 8, write, buf, n, false, false) < n ? m.lastFault : null;
+  return m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]! + off, 8, write, buf, n, false, false) < n ? m.lastFault : null;
 }
 
 const IRET = new Uint32Array(10);

@@ -361,13 +361,20 @@ export class Machine {
    * The number form of `tryWords`, for the entry code and exception delivery: the address is
    * `hi`:`lo` (its 32-bit halves) and word i is `buf[2i]` (bits 31:0) and `buf[2i+1]` (bits 63:32).
    * Returns how many accesses completed; when fewer than `count`, `lastFault` holds the fault.
-   * The address must be 4-byte aligned for the fast path (TSS.RSP0 sits at offset 4). `at`: the
-   * words start at word `at` of `buf` (no subarray to allocate).
+   * The address must be 4-byte aligned for the fast path (TSS.RSP0 sits at offset 4). `lo` may be
+   * an address's low half plus an offset (|lo| < 2^52): the carry or borrow goes into `hi`. `at`:
+   * the words start at word `at` of `buf` (no subarray to allocate).
    * Each page is translated once and later accesses to it count as the TLB hits they are, so the
    * counters, A/D flags and faults are those of the separate accesses. With tracing on, or no
    * TLB, or an unaligned address, it is literally a loop of `tryAccess` (same events).
    */
   tryWordsAt(hi: number, lo: number, stride: 8 | -8, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what?: readonly string[], at = 0): number {
+    if (lo < 0 || lo >= TWO32 || hi < 0 || hi >= TWO32) {
+      // An address plus an offset: carry into (or borrow from) the high half, mod 2^64.
+      const c = Math.floor(lo / TWO32);
+      lo -= c * TWO32;
+      hi = (hi + c) >>> 0;
+    }
     if (this.trace.enabled || this.tlb === null || (lo & 3) !== 0) return this.wordsAtSlow(hi, lo, stride, write, buf, count, implicit, stack, what, at);
     const tlb = this.tlb;
     const acc = write ? ACC_WRITE : ACC_READ;
@@ -380,33 +387,26 @@ export class Machine {
         return i;
       }
       const off = lo & 0xfff;
+      let n: number;
       if (off > 4088) {
         // A 4-byte aligned word that crosses into the next page: the general access (§4.7 order).
         if (this.wordsAtSlow(hi, lo, stride, write, buf, 1, implicit, stack, undefined, at + i) < 1) return i;
-        i++;
-        lo += stride;
-        if (lo < 0) {
-          lo += TWO32;
-          hi = hi === 0 ? 0xffffffff : hi - 1;
-        } else if (lo >= TWO32) {
-          lo -= TWO32;
-          hi = hi === 0xffffffff ? 0 : hi + 1;
+        n = 1;
+      } else {
+        const pfn = this.translate(hi * 1048576 + (lo >>> 12), acc, user, implicit);
+        if (pfn < 0) {
+          this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) };
+          return i;
         }
-        continue;
+        // The words of the run in this page: the first translated, the rest hit the entry it filled.
+        n = Math.min(count - i, stride > 0 ? (4096 - off) >>> 3 : (off >>> 3) + 1);
+        if (n > 1) {
+          tlb.hits += n - 1;
+          this.lastHit = true;
+        }
+        if (write) mem.writeRun(pfn, off, stride, buf, 2 * (at + i), n);
+        else mem.readRun(pfn, off, stride, buf, 2 * (at + i), n);
       }
-      const pfn = this.translate(hi * 1048576 + (lo >>> 12), acc, user, implicit);
-      if (pfn < 0) {
-        this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) };
-        return i;
-      }
-      // The words of the run in this page: the first translated, the rest hit the entry it filled.
-      const n = Math.min(count - i, stride > 0 ? (4096 - off) >>> 3 : (off >>> 3) + 1);
-      if (n > 1) {
-        tlb.hits += n - 1;
-        this.lastHit = true;
-      }
-      if (write) mem.writeRun(pfn, off, stride, buf, 2 * (at + i), n);
-      else mem.readRun(pfn, off, stride, buf, 2 * (at + i), n);
       i += n;
       lo += stride * n;
       if (lo < 0) {

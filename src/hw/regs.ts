@@ -59,6 +59,17 @@ export const R_RIP = 32;
 const TWO32 = 2 ** 32;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * `out[i]` (bits 31:0) and `out[i + 1]` = (`hi`:`lo` + `delta`) mod 2^64, for |delta| < 2^32:
+ * RSP after pushes, an address plus an offset. (A Uint32Array stores mod 2^32, so the low half
+ * wraps by itself and only the carry or borrow into the high half needs a test.)
+ */
+export function addHalves(out: Uint32Array, i: number, hi: number, lo: number, delta: number): void {
+  const l = lo + delta;
+  out[i] = l;
+  out[i + 1] = l >= TWO32 ? hi + 1 : l < 0 ? hi - 1 : hi;
+}
+
 /** A 64-bit value from its 32-bit halves. */
 export function joinHalves(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -148,16 +159,7 @@ export class CpuState {
 
   /** Add `delta` (|delta| < 2^32) to RSP, wrapping mod 2^64. */
   addRsp(delta: number): void {
-    const r = this.r;
-    let lo = r[R_RSP]! + delta;
-    if (lo >= TWO32) {
-      lo -= TWO32;
-      r[R_RSP + 1] = r[R_RSP + 1]! + 1;
-    } else if (lo < 0) {
-      lo += TWO32;
-      r[R_RSP + 1] = r[R_RSP + 1]! - 1;
-    }
-    r[R_RSP] = lo;
+    addHalves(this.r, R_RSP, this.r[R_RSP + 1]!, this.r[R_RSP]!, delta);
   }
 }
 

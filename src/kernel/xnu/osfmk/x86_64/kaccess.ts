@@ -4,7 +4,7 @@
 
 import { ACC_READ, ACC_WRITE } from '../../../../hw/paging.js';
 import type { Machine } from '../../../../hw/machine.js';
-import { R_RSP, joinHalves } from '../../../../hw/regs.js';
+import { R_RSP, addHalves, joinHalves } from '../../../../hw/regs.js';
 import { hex } from '../../../../trace/events.js';
 import { hx, type Xnu } from '../../xnu.js';
 
@@ -75,18 +75,10 @@ const TWO32 = 2 ** 32;
  * same translations, counters and A/D flags as the bigint forms; untraced, as they are).
  */
 function kwordsAt(k: Xnu, hi: number, lo: number, off: number, stride: 8 | -8, write: boolean, buf: Uint32Array, n: number): void {
-  let l = lo + off;
-  let h = hi;
-  if (l >= TWO32) {
-    l -= TWO32;
-    h = (h + 1) >>> 0;
-  } else if (l < 0) {
-    l += TWO32;
-    h = (h - 1) >>> 0;
-  }
   const m = k.m;
-  const done = m.trace.enabled ? quietWordsAt(k, h, l, stride, write, buf, n) : m.tryWordsAt(h, l, stride, write, buf, n, false, false);
-  if (done < n) throw new Error(`model bug: kernel ${write ? 'write' : 'read'} of ${hx(joinHalves(l, h))} faulted (vector ${m.lastFault?.vector})`);
+  // tryWordsAt carries lo + off into the high half.
+  const done = m.trace.enabled ? quietWordsAt(k, hi, lo + off, stride, write, buf, n) : m.tryWordsAt(hi, lo + off, stride, write, buf, n, false, false);
+  if (done < n) throw new Error(`model bug: kernel ${write ? 'write' : 'read'} of ${hx(BigInt.asUintN(64, joinHalves(lo, hi) + BigInt(off)))} faulted (vector ${m.lastFault?.vector})`);
 }
 
 /** kwordsAt's run with tracing on, muted (its own function: a closure in kwordsAt would allocate on every call). */
@@ -181,10 +173,7 @@ const GS = new Halves(0n);
 
 /** Register `at` (an index into CpuState.r: R_RIP, R_RSP) = `hi`:`lo` + `off` (0 <= off < 2^32). */
 export function setAt(m: Machine, at: number, hi: number, lo: number, off: number): void {
-  const l = lo + off;
-  const r = m.cpu.r;
-  r[at] = l; // Uint32Array: stored mod 2^32
-  r[at + 1] = l >= TWO32 ? hi + 1 : hi;
+  addHalves(m.cpu.r, at, hi, lo, off);
 }
 
 /** pushq of the quadword with halves `lo`, `hi` by kernel code: the store goes through the CPU (kwriteAt); one `push` event per word. */

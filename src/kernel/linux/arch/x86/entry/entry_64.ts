@@ -10,7 +10,7 @@
 
 import { iretq, popHalves, pushHalves, rspWords, swapgs } from '../../../../../hw/delivery.js';
 import type { Fault, Machine } from '../../../../../hw/machine.js';
-import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, joinHalves } from '../../../../../hw/regs.js';
+import { GPR_NAMES, R_RIP, R_RSP, RFLAGS_AC, RFLAGS_FIXED, RFLAGS_IF, addHalves, joinHalves } from '../../../../../hw/regs.js';
 import { hex } from '../../../../../trace/events.js';
 import { __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS, _TEXT, type TaskPtRegs, type X86Kernel } from '../include/asm/processor.js';
 import { CS, FRAME_SIZE, ORIG_RAX, PtRegs, loadPtRegs, ptRegsRecord, storeFieldHalves } from '../include/asm/ptrace.js';
@@ -138,13 +138,8 @@ export function sync_regs(k: X86Kernel): bigint {
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
   const to = taskPtRegs(k);
   const r = m.cpu.r;
-  let eLo = r[R_RSP]! + 8; // leaq 8(%rsp), %rdi
-  let eHi = r[R_RSP + 1]!;
-  if (eLo >= 2 ** 32) {
-    eLo -= 2 ** 32;
-    eHi = (eHi + 1) % 2 ** 32;
-  }
-  if (eLo !== to.lo || eHi !== to.hi) copy_frame(m, eHi, eLo, to); // *regs = *eregs (copy_frame mutes the trace)
+  addHalves(WORD, 0, r[R_RSP + 1]!, r[R_RSP]!, 8); // leaq 8(%rsp), %rdi
+  if (WORD[0] !== to.lo || WORD[1] !== to.hi) copy_frame(m, WORD[1]!, WORD[0]!, to); // *regs = *eregs (copy_frame mutes the trace)
   if (m.trace.enabled) tracePtRegs(k, 'sync_regs', to.addr);
   if (m.trace.enabled) fexit(k, 'sync_regs', hex(to.addr));
   return to.addr;
@@ -219,8 +214,7 @@ function pop_rdi(k: X86Kernel): void {
 function call_error_entry_and_save_regs(k: X86Kernel): void {
   const m = k.machine;
   const ret = k.syms.lookup('error_entry');
-  WORD[0] = ret.lo === 0 ? 0xffffffff : ret.lo - 1;
-  WORD[1] = ret.lo === 0 ? (ret.hi + 0xffffffff) % 2 ** 32 : ret.hi;
+  addHalves(WORD, 0, ret.hi, ret.lo, -1);
   if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
   PUSH_AND_CLEAR_REGS(m, { saveRet: true });
 }

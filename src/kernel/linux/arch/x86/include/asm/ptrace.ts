@@ -115,9 +115,7 @@ export function storeFieldHalves(m: Machine, regs: PtRegs, f: PtRegsField, lo: n
 
 /** Write word `i` of the view back to the frame in memory. */
 function writeBack(m: Machine, regs: PtRegs, i: number): void {
-  const lo = regs.lo + 8 * i;
-  const carry = lo >= 2 ** 32 ? 1 : 0;
-  if (m.tryWordsAt((regs.hi + carry) >>> 0, lo - carry * 2 ** 32, 8, true, regs.w, 1, false, false, undefined, i) < 1) {
+  if (m.tryWordsAt(regs.hi, regs.lo + 8 * i, 8, true, regs.w, 1, false, false, undefined, i) < 1) {
     throw new Error(`model bug: kernel write of ${hex(regs.addr + BigInt(8 * i))} faulted (vector ${m.lastFault?.vector})`);
   }
 }
