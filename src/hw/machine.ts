@@ -395,7 +395,7 @@ export class Machine {
       } else {
         const pfn = this.translate(hi * 1048576 + (lo >>> 12), acc, user, implicit);
         if (pfn < 0) {
-          this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinWords(lo, hi) };
+          this.lastFault = { vector: PF, errorCode: this.pfError, cr2: joinHalves(lo, hi) };
           return i;
         }
         // The words of the run in this page: the first translated, the rest hit the entry it filled.
@@ -421,7 +421,7 @@ export class Machine {
   }
 
   private wordsAtSlow(hi: number, lo: number, stride: number, write: boolean, buf: Uint32Array, count: number, implicit: boolean, stack: boolean, what: readonly string[] | undefined, at: number): number {
-    const va = joinWords(lo, hi);
+    const va = joinHalves(lo, hi);
     for (let i = 0; i < count; i++) {
       const value = write ? joinHalves(buf[2 * (at + i)]!, buf[2 * (at + i) + 1]!) : undefined;
       const r = this.tryAccess({ va: BigInt.asUintN(64, va + BigInt(i * stride)), access: write ? 'write' : 'read', size: 8, value, implicit, stack, what: what?.[i] });
@@ -637,7 +637,7 @@ export class Machine {
       const level = LEVEL_NAMES[l]!;
       const leaf = l === w.level && w.status === W_OK;
       this.trace.emit({
-        ev: 'walk', level, index: w.indexOf(l), entryPa: hex(w.entryPa(l)), entry: hex(joinWords(w.lo[l]!, w.hi[l]!)),
+        ev: 'walk', level, index: w.indexOf(l), entryPa: hex(w.entryPa(l)), entry: hex(joinHalves(w.lo[l]!, w.hi[l]!)),
         flags: pteFlagString(w.lo[l]!, w.hi[l]!, level), leaf,
       });
     }
@@ -648,7 +648,7 @@ export class Machine {
       const changed = (w.lo[l]! ^ before[l]!) & 0x60;
       if (!changed) continue;
       const bits = changed === 0x60 ? 'AD' : changed === 0x20 ? 'A' : 'D';
-      this.trace.emit({ ev: 'ad_set', level: LEVEL_NAMES[l]!, entryPa: hex(w.entryPa(l)), bits, entry: hex(joinWords(w.lo[l]!, w.hi[l]!)) });
+      this.trace.emit({ ev: 'ad_set', level: LEVEL_NAMES[l]!, entryPa: hex(w.entryPa(l)), bits, entry: hex(joinHalves(w.lo[l]!, w.hi[l]!)) });
     }
     const r = w.rights;
     const rights = `${r & R_US ? 'user' : 'supervisor'} ${r & R_RW ? 'rw' : 'ro'}${r & R_XD ? ' nx' : ''}`;
@@ -660,9 +660,5 @@ export class Machine {
     walk(this.mem, this.ctl, Number(BigInt.asUintN(64, va) >> 12n), out);
     return out;
   }
-}
-
-export function joinWords(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
