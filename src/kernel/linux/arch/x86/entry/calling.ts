@@ -124,12 +124,6 @@ export function readWords(m: Machine, va: bigint, n: number): bigint[] {
   return out;
 }
 
-/** 8-byte writes of `words` from `va` upwards. */
-export function writeWords(m: Machine, va: bigint, words: bigint[]): void {
-  const r = m.tryWords(va, 8, 'write', words, words.length);
-  if (r.fault) throw new Error(`model bug: entry write of ${hex(va)} faulted`);
-}
-
 export function read(m: Machine, va: bigint): bigint {
   const r = m.tryAccess({ va, access: 'read', size: 8 });
   if (r.kind === 'fault') throw new Error(`model bug: entry read of ${hex(va)} faulted`);
