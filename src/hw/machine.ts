@@ -282,7 +282,7 @@ export class Machine {
   }
 
   /** The canonical test on bits 63:32 of an address: bits 63:47 (63:56 with LA57) all equal. */
-  private canonicalHi(hi: number): boolean {
+  canonicalHi(hi: number): boolean {
     const top = this.ctl.la57 ? hi >>> 24 : hi >>> 15;
     return top === 0 || top === (this.ctl.la57 ? 0xff : 0x1ffff);
   }

@@ -104,7 +104,8 @@ export function kwriteAt(k: Xnu, hi: number, lo: number, off: number, buf: Uint3
 function smallPa(k: Xnu, hi: number, lo: number, off: number, size: 2 | 4, acc: number): number {
   const m = k.m;
   const l = lo + off;
-  if (m.trace.enabled || l >= TWO32 || l < 0 || (l & (size - 1)) !== 0) return -1;
+  // The general path also takes non-canonical addresses (it raises the #GP the CPU would).
+  if (m.trace.enabled || l >= TWO32 || l < 0 || (l & (size - 1)) !== 0 || !m.canonicalHi(hi)) return -1;
   const pfn = m.translate(hi * 1048576 + (l >>> 12), acc, m.cpu.cpl === 3, false);
   return pfn < 0 ? -1 : pfn * 4096 + (l & 0xfff);
 }
