@@ -122,10 +122,10 @@ export type NameLookup = ((name: string) => bigint | undefined) | ReadonlyMap<st
  * the message lists `known` (or the map's keys) so a typo is easy to spot.
  */
 export function evalExpr(e: Expr, lookup: NameLookup, known?: Iterable<string>): bigint {
-  const get = typeof lookup === 'function' ? lookup : (n: string) => lookup.get(n);
   let sum = 0n;
-  for (const t of e.terms) {
-    const v = 'name' in t ? get(t.name) : t.value;
+  for (let i = 0; i < e.terms.length; i++) {
+    const t = e.terms[i]!;
+    const v = !('name' in t) ? t.value : typeof lookup === 'function' ? lookup(t.name) : lookup.get(t.name);
     if (v === undefined) {
       const names = [...(known ?? (typeof lookup === 'function' ? [] : lookup.keys()))];
       throw new UnknownNameError((t as { name: string }).name, names);
