@@ -23,12 +23,19 @@ export function decision(k: Kernel, fn: string, reason: string, detail?: string)
   if (t.enabled) t.emit(detail === undefined ? { ev: 'decision', fn, reason } : { ev: 'decision', fn, reason, detail });
 }
 
+const VM_FAULT_BITS: readonly (readonly [number, string])[] = [
+  [0x1, 'OOM'], [0x2, 'SIGBUS'], [0x4, 'MAJOR'], [0x8, 'WRITE'], [0x10, 'HWPOISON'], [0x40, 'SIGSEGV'],
+  [0x100, 'NOPAGE'], [0x200, 'LOCKED'], [0x400, 'RETRY'], [0x800, 'FALLBACK'], [0x1000, 'DONE_COW'], [0x4000, 'COMPLETED'],
+];
+/** vmFaultName's answers so far (a pure function of a few dozen values; many call sites build it untraced). */
+const VM_FAULT_NAMES = new Map<number, string>([[0, '0']]);
+
 /** "VM_FAULT_WRITE|VM_FAULT_MAJOR" style names of a vm_fault_t, for `leave` events. */
 export function vmFaultName(ret: number): string {
-  if (ret === 0) return '0';
-  const names: [number, string][] = [
-    [0x1, 'OOM'], [0x2, 'SIGBUS'], [0x4, 'MAJOR'], [0x8, 'WRITE'], [0x10, 'HWPOISON'], [0x40, 'SIGSEGV'],
-    [0x100, 'NOPAGE'], [0x200, 'LOCKED'], [0x400, 'RETRY'], [0x800, 'FALLBACK'], [0x1000, 'DONE_COW'], [0x4000, 'COMPLETED'],
-  ];
-  return names.filter(([b]) => ret & b).map(([, n]) => 'VM_FAULT_' + n).join('|');
+  let name = VM_FAULT_NAMES.get(ret);
+  if (name === undefined) {
+    name = VM_FAULT_BITS.filter(([b]) => ret & b).map(([, n]) => 'VM_FAULT_' + n).join('|');
+    if (VM_FAULT_NAMES.size < 256) VM_FAULT_NAMES.set(ret, name);
+  }
+  return name;
 }
