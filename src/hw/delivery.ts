@@ -40,13 +40,12 @@ export function deliverException(m: Machine, first: Fault): void {
 
 const gp = (errorCode: number): Fault => ({ vector: GP, errorCode });
 
-/** Scratch halves for delivery's own reads and pushes (one delivery at a time per machine is all a CPU does). */
-const Q = new Uint32Array(16);
 const FRAME_NAMES = ['SS', 'RSP', 'RFLAGS', 'CS', 'RIP', 'error code'];
 
 /** One delivery attempt. Returns null on success, or the fault raised while delivering. */
 function tryDeliver(m: Machine, f: Fault): Fault | null {
   const cpu = m.cpu;
+  const Q = m.deliveryScratch;
   const v = f.vector;
   const traced = m.trace.enabled;
   if (v * 16 + 15 > cpu.idtr.limit) return gp(idtErrorCode(v, true)); // §6.12.1: beyond the IDT limit
@@ -135,12 +134,12 @@ function withExt(f: Fault): Fault {
   return f.vector === PF ? f : { vector: f.vector, errorCode: (f.errorCode ?? 0) | 1 };
 }
 
-/** One implicit 8-byte read into Q[0..1]; null, or the fault (with EXT). */
+/** One implicit 8-byte read into the delivery scratch's first word; null, or the fault (with EXT). */
 function readImplicit(m: Machine, hi: number, lo: number, off: number, what: string): Fault | null {
-  return m.tryWordsAt(hi, lo + off, 8, false, Q, 1, true, false, m.trace.enabled ? [what] : undefined) < 1 ? withExt(m.lastFault!) : null;
+  return m.tryWordsAt(hi, lo + off, 8, false, m.deliveryScratch, 1, true, false, m.trace.enabled ? [what] : undefined) < 1 ? withExt(m.lastFault!) : null;
 }
 
-/** The TSS quadword at `off` into Q[0..1]; null, or the fault. */
+/** The TSS quadword at `off` into the delivery scratch's first word; null, or the fault. */
 function readTss(m: Machine, off: number, what: string): Fault | null {
   if (off + 7 > m.cpu.tr.limit) return { vector: TS, errorCode: selectorErrorCode(m.cpu.tr.selector, true) };
   return readImplicit(m, m.cpu.tr.hi, m.cpu.tr.lo, off, what);
@@ -155,7 +154,7 @@ function codeSegment(m: Machine, sel: number): number {
   if ((sel | 7) > m.cpu.gdtr.limit) return fail(m, gp(selectorErrorCode(sel, true)));
   const rf = readImplicit(m, m.cpu.gdtr.hi, m.cpu.gdtr.lo, sel & ~7, m.trace.enabled ? `GDT[${hex(sel & ~7)}]` : '');
   if (rf) return fail(m, rf);
-  const seg = decodeSeg(Q[0]!, Q[1]!);
+  const seg = decodeSeg(m.deliveryScratch[0]!, m.deliveryScratch[1]!);
   if (!seg.present) return fail(m, { vector: NP, errorCode: selectorErrorCode(sel, true) });
   if (!isLongCode(seg)) return fail(m, gp(selectorErrorCode(sel, true)));
   return seg.dpl | ((seg.type & 4) !== 0 ? CS_CONFORMING : 0);
@@ -270,8 +269,6 @@ export function rspWords(m: Machine, off: number, write: boolean, buf: Uint32Arr
   return m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]! + off, 8, write, buf, n, false, false) < n ? m.lastFault : null;
 }
 
-const IRET = new Uint32Array(10);
-
 /**
  * IRETQ (SDM Vol. 2, IRET): pop RIP, CS, RFLAGS, RSP, SS. A return to an outer level checks
  * the new code segment; a fault leaves the registers as they were.
@@ -279,7 +276,7 @@ const IRET = new Uint32Array(10);
 export function iretq(m: Machine): Fault | null {
   const cpu = m.cpu;
   const r = cpu.r;
-  const w = IRET;
+  const w = m.iretScratch;
   if (m.tryWordsAt(r[R_RSP + 1]!, r[R_RSP]!, 8, false, w, 5, false, true, m.trace.enabled ? IRET_WHAT : undefined) < 5) return m.lastFault;
   const sel = w[2]! & 0xffff;
   const rpl = sel & 3;

@@ -109,6 +109,9 @@ export class Machine {
   /** The two most recent CR3 values and their derived state, in front of ctlByCr3. */
   private readonly lastCr3: [bigint, bigint] = [-1n, -1n];
   private readonly lastCtl: [PagingCtl | undefined, PagingCtl | undefined] = [undefined, undefined];
+  /** Scratch quadwords (as halves) for exception delivery's reads and pushes, and for IRETQ's frame (hw/delivery.ts). */
+  readonly deliveryScratch = new Uint32Array(16);
+  readonly iretScratch = new Uint32Array(10);
   /** Scratch halves for the bigint form of tryWords. */
   private readonly scratch = new Uint32Array(64);
   /** The fault of the last number-form access (tryWordsAt) that did not complete. */

@@ -15,7 +15,7 @@ import { CR4_PCIDE, CR4_PGE, CR4_SMAP, CR4_SMEP, RFLAGS_FIXED, RFLAGS_IF } from 
 import { ENTRY_TEXT_START, bind_idtentry, entry_SYSCALL_64, layout_entry_text, type SyscallFn } from './arch/x86/entry/entry_64.js';
 import { SWITCH_TO_USER_CR3 } from './arch/x86/entry/calling.js';
 import {
-  PAGE_OFFSET, THREAD_SIZE, VMALLOC_START, __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS,
+  PAGE_OFFSET, THREAD_SIZE, newEntryScratch, VMALLOC_START, __KERNEL_CS, __KERNEL_DS, __USER_CS, __USER_DS,
   type LinuxTask, type PerCpu, type X86Kernel,
 } from './arch/x86/include/asm/processor.js';
 import { cpu_init_exception_handling } from './arch/x86/kernel/cpu/common.js';
@@ -68,6 +68,7 @@ export class LinuxKernel implements X86Kernel {
   show_unhandled_signals = true;
   pagefault_disabled = 0;
   readonly ptRegsViews = new Map<bigint, PtRegs>();
+  readonly entryScratch = newEntryScratch();
   crng_state: number;
   readonly comm: string;
   /** sys_call_table: nr -> handler. */

@@ -50,9 +50,6 @@ const PUSH_REGNO = PUSH_ORDER.map((r) => GPR_NAMES.indexOf(r));
 const RDI = GPR_NAMES.indexOf('rdi');
 const RSI = GPR_NAMES.indexOf('rsi');
 const RAX = GPR_NAMES.indexOf('rax');
-/** Scratch halves for the entry code's register runs (one entry at a time per machine). */
-const RUN = new Uint32Array(2 * 24);
-const RET = new Uint32Array(2);
 
 /** Copy register `regno`'s halves into `buf` at word `i`. */
 function regInto(m: Machine, regno: number, buf: Uint32Array, i: number): void {
@@ -66,8 +63,10 @@ function regInto(m: Machine, regno: number, buf: Uint32Array, i: number): void {
  * frame: si is pushed, the return address is parked in rsi, di overwrites its slot, and it is
  * pushed again last. `ax` replaces the saved rax (entry_SYSCALL_64 pushes -ENOSYS).
  */
-export function PUSH_AND_CLEAR_REGS(m: Machine, opts: { saveRet: boolean; ax?: bigint }): void {
-  const buf = RUN;
+export function PUSH_AND_CLEAR_REGS(k: X86Kernel, opts: { saveRet: boolean; ax?: bigint }): void {
+  const m = k.machine;
+  const buf = k.entryScratch.run;
+  const RET = k.entryScratch.ret;
   let n = 0;
   if (opts.saveRet) {
     regInto(m, RSI, buf, 0);
@@ -103,9 +102,10 @@ const POP_ORDER: readonly GprName[] = [...PUSH_ORDER].reverse().concat(['rsi', '
 const POP_REGNO = POP_ORDER.map((r) => GPR_NAMES.indexOf(r));
 
 /** POP_REGS [pop_rdi=0]: restore the general registers from the frame, r15 first. */
-export function POP_REGS(m: Machine, popRdi: boolean): void {
+export function POP_REGS(k: X86Kernel, popRdi: boolean): void {
+  const m = k.machine;
   const n = popRdi ? 15 : 14;
-  const buf = RUN;
+  const buf = k.entryScratch.run;
   const f = popHalves(m, buf, n, POP_ORDER);
   if (f) throw new Error(`model bug: POP_REGS faulted (vector ${f.vector})`);
   const regs = m.cpu.r;

@@ -25,9 +25,6 @@ const RFLAGS_DF = 1n << 10n;
 const RDI = GPR_NAMES.indexOf('rdi');
 const RSI = GPR_NAMES.indexOf('rsi');
 const CLAC_CLD = Number(RFLAGS_AC | RFLAGS_DF);
-/** Scratch halves: one word, and a pt_regs frame. */
-const WORD = new Uint32Array(2);
-const FRAME = new Uint32Array(FRAME_SIZE / 4);
 
 /** __entry_text_start: the entry code lives in its own section, which PTI maps for user mode. */
 export const ENTRY_TEXT_START = _TEXT + 0xc00000n;
@@ -108,7 +105,7 @@ export function error_entry(k: X86Kernel): bigint {
   const m = k.machine;
   fentry(k, 'error_entry', SRC);
   quietly(k, call_error_entry_and_save_regs);
-  const fromUser = (stackWord(m, 8 + CS) & 3) !== 0; // testb $3, CS+8(%rsp)
+  const fromUser = (stackWord(k, 8 + CS) & 3) !== 0; // testb $3, CS+8(%rsp)
   let rax: bigint;
   if (fromUser) {
     decide(k, 'error_entry', 'from user mode', 'testb $3, CS+8(%rsp): swapgs, kernel CR3, move to the task stack');
@@ -138,8 +135,9 @@ export function sync_regs(k: X86Kernel): bigint {
   fentry(k, 'sync_regs', 'arch/x86/kernel/traps.c');
   const to = taskPtRegs(k);
   const r = m.cpu.r;
-  addHalves(WORD, 0, r[R_RSP + 1]!, r[R_RSP]!, 8); // leaq 8(%rsp), %rdi
-  if (WORD[0] !== to.lo || WORD[1] !== to.hi) copy_frame(m, WORD[1]!, WORD[0]!, to); // *regs = *eregs (copy_frame mutes the trace)
+  const e = k.entryScratch.word;
+  addHalves(e, 0, r[R_RSP + 1]!, r[R_RSP]!, 8); // leaq 8(%rsp), %rdi
+  if (e[0] !== to.lo || e[1] !== to.hi) copy_frame(k, e[1]!, e[0]!, to); // *regs = *eregs (copy_frame mutes the trace)
   if (m.trace.enabled) tracePtRegs(k, 'sync_regs', to.addr);
   if (m.trace.enabled) fexit(k, 'sync_regs', hex(to.addr));
   return to.addr;
@@ -160,9 +158,8 @@ function taskPtRegs(k: X86Kernel): TaskPtRegs {
 
 /** error_return: back to user mode through swapgs_restore_regs_and_return_to_usermode, or to the kernel. */
 export function error_return(k: X86Kernel): void {
-  const m = k.machine;
   fentry(k, 'error_return', SRC);
-  const toUser = (stackWord(m, CS) & 3) !== 0; // testb $3, CS(%rsp)
+  const toUser = (stackWord(k, CS) & 3) !== 0; // testb $3, CS(%rsp)
   if (toUser) swapgs_restore_regs_and_return_to_usermode(k);
   else restore_regs_and_return_to_kernel(k);
   fexit(k, 'error_return');
@@ -188,8 +185,9 @@ export function swapgs_restore_regs_and_return_to_usermode(k: X86Kernel): void {
 /** swapgs_restore_regs_and_return_to_usermode's stack work: POP_REGS, then the IRET frame and user RDI onto the entry stack. */
 function pop_regs_to_entry_stack(k: X86Kernel): void {
   const m = k.machine;
-  POP_REGS(m, false);
+  POP_REGS(k, false);
   const r = m.cpu.r;
+  const FRAME = k.entryScratch.frame;
   const rdiLo = r[R_RSP]!; // movq %rsp, %rdi  (user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS)
   const rdiHi = r[R_RSP + 1]!;
   const tr = m.cpu.tr; // movq PER_CPU_VAR(cpu_tss_rw + TSS_sp0), %rsp
@@ -214,22 +212,25 @@ function pop_rdi(k: X86Kernel): void {
 function call_error_entry_and_save_regs(k: X86Kernel): void {
   const m = k.machine;
   const ret = k.syms.lookup('error_entry');
-  addHalves(WORD, 0, ret.hi, ret.lo, -1);
-  if (pushHalves(m, WORD, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
-  PUSH_AND_CLEAR_REGS(m, { saveRet: true });
+  const w = k.entryScratch.word;
+  addHalves(w, 0, ret.hi, ret.lo, -1);
+  if (pushHalves(m, w, 1, ['return address'])) throw new Error(`model bug: entry push of the return address faulted at rsp ${hex(m.cpu.rsp)}`);
+  PUSH_AND_CLEAR_REGS(k, { saveRet: true });
 }
 
 /** error_entry's RET. */
 function ret_from_error_entry(k: X86Kernel): void {
-  if (popHalves(k.machine, WORD, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted');
+  if (popHalves(k.machine, k.entryScratch.word, 1, ['return address'])) throw new Error('model bug: entry pop of the return address faulted');
 }
 
 const IRET_COPY = ['ss', 'sp', 'flags', 'cs', 'ip', 'user rdi'];
 
 /** sync_regs' `*regs = *eregs`: the 21 words, read from eregs (`hi`:`lo`), then written. */
-function copy_frame(m: Machine, hi: number, lo: number, to: TaskPtRegs): void {
-  if (m.trace.enabled) return m.untraced(() => copy_frame(m, hi, lo, to));
+function copy_frame(k: X86Kernel, hi: number, lo: number, to: TaskPtRegs): void {
+  const m = k.machine;
+  if (m.trace.enabled) return m.untraced(() => copy_frame(k, hi, lo, to));
   const n = FRAME_SIZE / 8;
+  const FRAME = k.entryScratch.frame;
   if (m.tryWordsAt(hi, lo, 8, false, FRAME, n, false, false) < n) throw new Error(`model bug: entry read of ${hex(joinHalves(lo, hi))} faulted`);
   if (m.tryWordsAt(to.hi, to.lo, 8, true, FRAME, n, false, false) < n) throw new Error(`model bug: entry write of ${hex(to.addr)} faulted`);
 }
@@ -237,8 +238,8 @@ function copy_frame(m: Machine, hi: number, lo: number, to: TaskPtRegs): void {
 // The traced forms of the entry's memory work, in their own functions: a closure inside a hot
 // function costs V8 a context object on every call, traced or not.
 
-function mutedRspWord(m: Machine, off: number): Fault | null {
-  return m.untraced(() => rspWords(m, off, false, WORD, 1));
+function mutedRspWord(k: X86Kernel, off: number): Fault | null {
+  return k.machine.untraced(() => rspWords(k.machine, off, false, k.entryScratch.word, 1));
 }
 
 function mutedLoadPtRegs(k: X86Kernel, addr: bigint): PtRegs {
@@ -259,10 +260,11 @@ function tracePtRegs(k: X86Kernel, fn: string, addr: bigint): void {
 const IRET_COPY_ORDER: readonly (readonly [number, number])[] = [[0, 6], [1, 5], [2, 4], [3, 3], [4, 2], [5, 0]];
 
 /** The low 32 bits of the stack word at RSP + `off` (the entry code's `testb $3, CS(%rsp)`). */
-function stackWord(m: Machine, off: number): number {
-  const f = m.trace.enabled ? mutedRspWord(m, off) : rspWords(m, off, false, WORD, 1);
+function stackWord(k: X86Kernel, off: number): number {
+  const m = k.machine;
+  const f = m.trace.enabled ? mutedRspWord(k, off) : rspWords(m, off, false, k.entryScratch.word, 1);
   if (f) throw new Error(`model bug: entry read of ${hex(m.cpu.rsp + BigInt(off))} faulted`);
-  return WORD[0]!;
+  return k.entryScratch.word[0]!;
 }
 
 /** restore_regs_and_return_to_kernel: POP_REGS, skip orig_ax, native_iret. */
@@ -270,7 +272,7 @@ export function restore_regs_and_return_to_kernel(k: X86Kernel): void {
   const m = k.machine;
   fentry(k, 'restore_regs_and_return_to_kernel', SRC);
   quiet(m, () => {
-    POP_REGS(m, true);
+    POP_REGS(k, true);
     m.cpu.rsp += 8n; // addq $8, %rsp: orig_ax
   });
   native_iret(k);
@@ -338,7 +340,7 @@ export function entry_SYSCALL_64(k: X86Kernel, table: ReadonlyMap<number, { name
   quiet(m, () => {
     const f = pushWords(m, [BigInt(__USER_DS), userRsp, c.gpr.r11, BigInt(__USER_CS), c.gpr.rcx, c.gpr.rax], SYSCALL_FRAME);
     if (f) throw new Error('model bug: the syscall frame push faulted');
-    PUSH_AND_CLEAR_REGS(m, { saveRet: false, ax: BigInt.asUintN(64, -38n) });
+    PUSH_AND_CLEAR_REGS(k, { saveRet: false, ax: BigInt.asUintN(64, -38n) });
   });
   const regsVa = c.rsp;
   const regs = quiet(m, () => loadPtRegs(m, regsVa));
@@ -386,7 +388,7 @@ function syscall_return_via_sysret(k: X86Kernel, regsVa: bigint): void {
   fentry(k, 'syscall_return_via_sysret', SRC);
   c.rsp = regsVa;
   quiet(m, () => {
-    POP_REGS(m, false);
+    POP_REGS(k, false);
     const w = readWords(m, c.rsp, 7); // user RDI, orig_ax, RIP, CS, EFLAGS, RSP, SS
     c.gpr.rcx = w[2]!;
     c.gpr.r11 = w[4]!;

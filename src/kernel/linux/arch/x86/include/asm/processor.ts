@@ -130,6 +130,18 @@ export interface PerCpu {
   task_pt_regs?: TaskPtRegs;
 }
 
+/** The entry code's scratch: one word, a pt_regs frame, a register run, the parked return address. */
+export interface EntryScratch {
+  readonly word: Uint32Array;
+  readonly frame: Uint32Array;
+  readonly run: Uint32Array;
+  readonly ret: Uint32Array;
+}
+
+export function newEntryScratch(): EntryScratch {
+  return { word: new Uint32Array(2), frame: new Uint32Array(2 * 21), run: new Uint32Array(2 * 24), ret: new Uint32Array(2) };
+}
+
 export interface TaskPtRegs {
   top: bigint;
   addr: bigint;
@@ -152,6 +164,8 @@ export interface X86Kernel extends Kernel {
   pagefault_disabled: number;
   /** The C views of pt_regs frames loaded so far, by address (loadPtRegs reloads and reuses them). */
   readonly ptRegsViews: Map<bigint, PtRegs>;
+  /** Scratch quadwords (as 32-bit halves) the entry code's register and stack runs go through. */
+  readonly entryScratch: EntryScratch;
   /** The exception table (__ex_table), sorted by nothing: looked up by exact address. */
   readonly extable: ExceptionTableEntry[];
   /** The state of the deterministic random stream getrandom() reads. */
