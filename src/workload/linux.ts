@@ -73,6 +73,8 @@ export class LinuxSession {
   readonly k!: LinuxKernel;
   private readonly names = new Map<string, bigint>();
   private readonly procs = new Map<string, LinuxTask>();
+  /** Scratch for the page record's walk (read at once, never kept). */
+  private readonly pageWalk = new WalkOut();
   /** Why the kernel could not boot (then every step is an error saying so). */
   private readonly bootError: string | null = null;
 
@@ -329,7 +331,7 @@ export class LinuxSession {
   /** The leaf mapping of a user address after the step (pagemap's view). */
   private page(r: StepResult, va: bigint): void {
     if (va < 0n || va >= TASK_SIZE_MAX_BIG || this.k.current.state === 'dead') return; // below TASK_SIZE_MAX: canonical
-    r.page = pageRecord(this.m, va, this.k.zero_pfn);
+    r.page = pageRecord(this.m, va, this.k.zero_pfn, this.pageWalk);
   }
 }
 
@@ -346,12 +348,9 @@ const TASK_SIZE_MAX_BIG = BigInt(TASK_SIZE_MAX);
 const SIGNAL_HANDLER_LO = Number(USER_SIGNAL_HANDLER & 0xffffffffn);
 const SIGNAL_HANDLER_HI = Number(USER_SIGNAL_HANDLER >> 32n);
 
-/** Scratch for pageRecord's walk (read at once, never kept). */
-const PAGE_WALK = new WalkOut();
-
 /** The PTE for `va` in the current (user) page tables. */
-export function pageRecord(m: Machine, va: bigint, zeroPfn: number): PageRecord {
-  const w = m.previewWalk(va, PAGE_WALK);
+export function pageRecord(m: Machine, va: bigint, zeroPfn: number, scratch: WalkOut = new WalkOut()): PageRecord {
+  const w = m.previewWalk(va, scratch);
   const lo = w.lo[w.level]!;
   const hi = w.hi[w.level]!;
   // pagemap's "present" is pte_present(): P, or a PROT_NONE entry (_PAGE_PROTNONE, bit 8, P=0).
