@@ -13,6 +13,7 @@ import type { VmPageQueues } from './osfmk/vm/vm_page.js';
 import type { Task } from './osfmk/kern/task.js';
 import type { Vnode } from './bsd/vfs/vfs_subr.js';
 import type { CompressorPool, CSlot } from './osfmk/vm/vm_compressor.js';
+import type { TrapScratch } from './osfmk/x86_64/kaccess.js';
 import type { VmObject } from './osfmk/vm/vm_object.js';
 
 export const XNU_TAG = 'xnu-11417.121.6';
@@ -130,6 +131,8 @@ export class Xnu {
   readonly io = { reads: 0, writes: 0 };
   /** The compressor pool (osfmk/vm/vm_compressor.c), made at the first compression. */
   compressor: CompressorPool | null = null;
+  /** The trap path's scratch quadwords and value caches (osfmk/x86_64/kaccess.ts), made at the first trap. */
+  trapScratch: TrapScratch | undefined = undefined;
   /** vm_pageout_wakeup was called (free pages below vm_page_free_min): the daemon runs at the next safe point. */
   pageoutWanted = false;
   /** True while vm_pageout_scan runs (it is not re-entered). */

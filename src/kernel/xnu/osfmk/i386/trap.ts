@@ -11,7 +11,7 @@ import { exception_triage } from '../kern/exception.js';
 import { vm_fault } from '../vm/vm_fault.js';
 import { VM_MAX_USER_ADDRESS } from '../vm/vm_map.js';
 import { R64, ktext } from '../x86_64/hib.js';
-import { Halves, kread, kreadAt, kreadSmallAt, kwrite, kwriteSmallAt } from '../x86_64/kaccess.js';
+import { Halves, kread, kreadAt, kreadSmallAt, kwrite, kwriteSmallAt, trapScratch } from '../x86_64/kaccess.js';
 import { T_PAGE_FAULT, T_PF_EXECUTE, T_PF_PROT, T_PF_WRITE } from '../x86_64/idt_table.js';
 
 const FILE = 'osfmk/i386/trap.c';
@@ -34,11 +34,10 @@ const USER_TRAP_TEXT = new Halves(0n).of(ktext('user_trap'));
 
 type UserTrapOutcome = 'resume' | 'resume-aborted' | 'panic-kern-failure' | 'exc-bad-access' | 'gp-fault';
 
-/** The saved state's quadwords user_trap reads (scratch halves; one trap at a time per machine). */
-const W = new Uint32Array(2 * 3);
 
 /** user_trap (trap.c:1075) on the saved state at `hi`:`lo`. Returns false when the kernel panicked. */
 export function user_trap(k: Xnu, hi: number, lo: number): boolean {
+  const W = trapScratch(k).trapW; // the saved state's quadwords user_trap reads
   const m = k.m;
   const type = kreadSmallAt(k, hi, lo, R64.trapno, 2);
   kreadAt(k, hi, lo, R64.err, W, 1);

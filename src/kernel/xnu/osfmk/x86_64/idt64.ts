@@ -14,12 +14,12 @@ import { kernel_trap, user_trap } from '../i386/trap.js';
 import { ast_taken_user } from '../kern/ast.js';
 import {
   CPU_ACTIVE_CR3, CPU_ESTACK, CPU_KERNEL_CR3, CPU_KERNEL_STACK, CPU_NEED_SEGCHK, CPU_PENDING_AST, CPU_SHADOWTASK_CR3, CPU_TASK_CR3,
-  CPU_TASK_MAP, CPU_TLB_INVALID, CPU_UBER_ISF, CPU_UBER_TMP, CPU_UCR3, HIB_BASE, HIB_IDT64_HNDL_TABLE0, HIB_STUB_SIZE, HIB_STUBS,
+  CPU_TASK_MAP, CPU_TLB_INVALID, CPU_UBER_ISF, CPU_UBER_TMP, CPU_UCR3, HIB_IDT64_HNDL_TABLE0, HIB_STUB_SIZE, HIB_STUBS,
   HIB_TEXT_LABELS, ISF64_SIZE, ISS64_OFFSET, KERNEL64_CS, R64, SS_64, SS_FLAVOR, ktext,
 } from './hib.js';
 import { HNDL_ALLTRAPS, IDT_TABLE, T_PAGE_FAULT } from './idt_table.js';
 import {
-  Halves, Joined, bufToReg, gsBase, gsRead, gsWrite, kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt, mustPop, mustPush, pushAll, regToBuf, rspRead, setAt,
+  Halves, bufToReg, gsBase, gsRead, gsWrite, kread, kreadAt, kreadSmallAt, kwriteAt, kwriteSmallAt, mustPop, mustPush, pushAll, regToBuf, rspRead, setAt, trapScratch,
 } from './kaccess.js';
 
 const FILE = 'osfmk/x86_64/idt64.s';
@@ -34,18 +34,6 @@ const RBX = 6;
 const RBP = 10;
 const RSI = 12;
 const R15 = 30;
-/** Scratch halves (one trap at a time per machine): one quadword, a register block, a run of pushes. */
-const W = new Uint32Array(2);
-const BLOCK = new Uint32Array(2 * 16);
-const RUN = new Uint32Array(2 * 8);
-const IRET = new Uint32Array(2 * 5);
-
-/** DBLMAP(HIB_BASE) keyed by dblmap_dist, and the thread's saved state, as halves. */
-const DBL = new Halves(HIB_BASE);
-const ISS = new Halves(0n);
-/** The two CR3 values the path loads: the task's full one on entry, the user-only one on return. */
-const TASK_CR3 = new Joined();
-const USER_CR3 = new Joined();
 
 function label(k: Xnu, name: string): void {
   enter(k, name, FILE);
@@ -53,6 +41,7 @@ function label(k: Xnu, name: string): void {
 
 /** RIP = DBLMAP of a __HIB text label (the asm jumps through the double map). */
 function setRipHib(k: Xnu, name: string): void {
+  const { dbl: DBL } = trapScratch(k);
   const d = DBL.of(k.dblmapDist);
   setAt(k.m, R_RIP, d.hi, d.lo, HIB_TEXT_LABELS[name]!);
 }
@@ -87,6 +76,7 @@ export function idt64_trap_entry(k: Xnu): EntryResult {
 
 /** The vector whose stub RIP is at (DBLMAP of the stubs, 16 bytes each), or -1 when RIP is at none. */
 function stubVector(k: Xnu): number {
+  const { dbl: DBL } = trapScratch(k);
   const d = DBL.of(k.dblmapDist);
   const r = k.m.cpu.r;
   const from = (r[R_RIP + 1]! - d.hi) * TWO32 + (r[R_RIP]! - d.lo) - HIB_STUBS;
@@ -108,6 +98,7 @@ function idt64_stub(k: Xnu, vector: number, handler: string): void {
 
 /** L_dispatch (idt64.s:687): from user, swapgs and load the task's full CR3 from the shadow; then jump to ks_dispatch. */
 function L_dispatch(k: Xnu): void {
+  const { idtW: W, dbl: DBL, taskCr3: TASK_CR3 } = trapScratch(k);
   label(k, 'L_dispatch');
   const m = k.m;
   const r = m.cpu.r;
@@ -134,6 +125,7 @@ function L_dispatch(k: Xnu): void {
 
 /** ks_dispatch (idt64.s:1153): the CS test; from user, copy the frame onto the PCB's isf. Returns from-user. */
 function ks_dispatch(k: Xnu): boolean {
+  const { idtW: W, block: BLOCK, run: RUN } = trapScratch(k);
   label(k, 'ks_dispatch');
   const m = k.m;
   const r = m.cpu.r;
@@ -164,6 +156,7 @@ function ks_dispatch(k: Xnu): boolean {
 
 /** subq $ISS64_OFFSET, %rsp; mov %r15, R64_R15(%rsp); mov %rsp, %r15: the saved state starts here. */
 function claimSavedState(k: Xnu): void {
+  const { idtW: W } = trapScratch(k);
   const cpu = k.m.cpu;
   const r = cpu.r;
   cpu.addRsp(-ISS64_OFFSET);
@@ -213,6 +206,7 @@ const ZEROED_AT = at(ZEROED);
  * ecx/edi/r8-r14, CR2 only for T_PAGE_FAULT (checklist 9, 10).
  */
 function L_dispatch_64bit(k: Xnu): void {
+  const { idtW: W, block: BLOCK } = trapScratch(k);
   label(k, 'L_dispatch_64bit');
   const m = k.m;
   const r = m.cpu.r;
@@ -264,6 +258,7 @@ const IF = Number(RFLAGS_IF);
  * flush check, L_set_act (DR7), L_intcnt (hwIntCnt[trapno]++), then idt64_hndl_table1[trapfn].
  */
 function L_common_dispatch(k: Xnu, fromUser: boolean): void {
+  const { idtW: W } = trapScratch(k);
   label(k, 'L_common_dispatch');
   const m = k.m;
   const r = m.cpu.r;
@@ -311,6 +306,7 @@ function hndl_alltraps(k: Xnu, fromUser: boolean): boolean {
 
 /** return_from_trap (idt64.s:1541): while an AST is pending, ast_taken_user. False: the thread died. */
 function return_from_trap(k: Xnu): boolean {
+  const { iss: ISS } = trapScratch(k);
   label(k, 'return_from_trap');
   const th = k.current!.thread;
   const r = k.m.cpu.r;
@@ -362,6 +358,7 @@ const IRET_WHATS = ['iret frame SS', 'iret frame RSP', 'iret frame RFLAGS', 'ire
  * push the iret frame from the saved state; to user: CR3 = CPU_UCR3, swapgs, iretq (l.808).
  */
 function ks_64bit_return(k: Xnu): void {
+  const { block: BLOCK, run: RUN, iret: IRET, userCr3: USER_CR3 } = trapScratch(k);
   label(k, 'ks_64bit_return');
   const m = k.m;
   const r = m.cpu.r;

@@ -7,6 +7,7 @@ import type { Machine } from '../../../../hw/machine.js';
 import { R_RSP, addHalves, joinHalves } from '../../../../hw/regs.js';
 import { hex } from '../../../../trace/events.js';
 import { hx, type Xnu } from '../../xnu.js';
+import { HIB_BASE } from './hib.js';
 
 /** Run `fn` with the machine's trace off (Machine.untraced). */
 export function quiet<T>(k: Xnu, fn: () => T): T {
@@ -167,10 +168,34 @@ export class Joined {
 
 // --- the entry code's register, stack and %gs accesses, as halves ---------------------------------
 
-/** Scratch: the quadword the helpers below load or store (one trap at a time per machine). */
-const W = new Uint32Array(2);
-/** The kernel GS base (cpu_data) as halves. */
-const GS = new Halves(0n);
+/**
+ * The trap path's scratch quadwords (as 32-bit halves) and value caches, one set per kernel
+ * (STYLE: no module state; one trap at a time per machine).
+ */
+export class TrapScratch {
+  /** The quadword this file's helpers load or store (mustPush, mustPop, rspRead, gsRead). */
+  readonly w = new Uint32Array(2);
+  /** The kernel GS base (cpu_data) as halves. */
+  readonly gs = new Halves(0n);
+  /** idt64.s: one quadword, a register block, a run of pushes, the iret frame. */
+  readonly idtW = new Uint32Array(2);
+  readonly block = new Uint32Array(2 * 16);
+  readonly run = new Uint32Array(2 * 8);
+  readonly iret = new Uint32Array(2 * 5);
+  /** DBLMAP(HIB_BASE) keyed by dblmap_dist, and the thread's saved state, as halves. */
+  readonly dbl = new Halves(HIB_BASE);
+  readonly iss = new Halves(0n);
+  /** The two CR3 values the path loads: the task's full one on entry, the user-only one on return. */
+  readonly taskCr3 = new Joined();
+  readonly userCr3 = new Joined();
+  /** user_trap's saved-state reads (trap.c). */
+  readonly trapW = new Uint32Array(2 * 3);
+}
+
+/** The kernel's trap scratch, made on first use. */
+export function trapScratch(k: Xnu): TrapScratch {
+  return (k.trapScratch ??= new TrapScratch());
+}
 
 /** Register `at` (an index into CpuState.r: R_RIP, R_RSP) = `hi`:`lo` + `off` (0 <= off < 2^32). */
 export function setAt(m: Machine, at: number, hi: number, lo: number, off: number): void {
@@ -179,6 +204,7 @@ export function setAt(m: Machine, at: number, hi: number, lo: number, off: numbe
 
 /** pushq of the quadword with halves `lo`, `hi` by kernel code: the store goes through the CPU (kwriteAt); one `push` event per word. */
 export function mustPush(k: Xnu, lo: number, hi: number, what: string): void {
+  const W = trapScratch(k).w;
   const cpu = k.m.cpu;
   W[0] = lo;
   W[1] = hi;
@@ -200,6 +226,7 @@ export function pushAll(k: Xnu, buf: Uint32Array, n: number, whats: readonly str
 
 /** popq by kernel code, into W. */
 export function mustPop(k: Xnu, what: string): Uint32Array {
+  const W = trapScratch(k).w;
   const cpu = k.m.cpu;
   kreadAt(k, cpu.r[R_RSP + 1]!, cpu.r[R_RSP]!, 0, W);
   if (k.trace.enabled) k.trace.emit({ ev: 'pop', addr: hex(cpu.rsp), value: hex(joinHalves(W[0]!, W[1]!)), what });
@@ -209,6 +236,7 @@ export function mustPop(k: Xnu, what: string): Uint32Array {
 
 /** The quadword at RSP + `off` (a `mov off(%rsp)`), into W. */
 export function rspRead(k: Xnu, off: number): Uint32Array {
+  const W = trapScratch(k).w;
   const r = k.m.cpu.r;
   kreadAt(k, r[R_RSP + 1]!, r[R_RSP]!, off, W);
   return W;
@@ -216,11 +244,12 @@ export function rspRead(k: Xnu, off: number): Uint32Array {
 
 /** The kernel GS base (cpu_data) as halves. */
 export function gsBase(k: Xnu): Halves {
-  return GS.of(k.m.cpu.gsBase);
+  return trapScratch(k).gs.of(k.m.cpu.gsBase);
 }
 
 /** %gs:off — a load relative to the kernel GS base (cpu_data), into W. */
 export function gsRead(k: Xnu, off: number): Uint32Array {
+  const W = trapScratch(k).w;
   const g = gsBase(k);
   kreadAt(k, g.hi, g.lo, off, W);
   return W;
