@@ -22,7 +22,7 @@ import { mm_boot_settings, type ThpEnabled } from '../kernel/linux/mm/vmscan.js'
 import { NR_PKEY, register_pkey_syscalls } from '../kernel/linux/arch/x86/mm/pkeys.js';
 import { CR4_PKE, R_RIP } from '../hw/regs.js';
 import { StepError } from './bare.js';
-import { hex, withFields, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
+import { hex, okResult, withFields, type FaultRecord, type PageRecord, type SignalRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import { MMAP_FLAGS, PROTS, ADVICE, OPEN_MODES } from './scenario/ops.js';
 import { fileBytes } from './filedata.js';
@@ -130,7 +130,7 @@ export class LinuxSession {
   }
 
   private dispatch(step: Step, base: Base, t: LinuxTask): StepResult {
-    const ok: StepResult = withFields(base, { outcome: 'ok' });
+    const ok = okResult(base);
     switch (step.op) {
       case 'mmap': {
         const a = step.args;

@@ -86,6 +86,14 @@ export function withFields(r: Readonly<Partial<StepResult>>, more: Readonly<Part
   return Object.assign({}, r, more) as StepResult;
 }
 
+/** The fields every step result starts with. */
+export type ResultBase = Pick<StepResult, 'kernel' | 'step' | 'proc' | 'op'>;
+
+/** A step's result as it starts: its base fields and `outcome: 'ok'` (a literal: the fastest object V8 builds). */
+export function okResult(base: ResultBase): StepResult {
+  return { kernel: base.kernel, step: base.step, proc: base.proc, op: base.op, outcome: 'ok' };
+}
+
 /** A value as a result carries it: lowercase hex with 0x. Negative numbers are taken mod 2^64. */
 export function hex(v: bigint | number): Hex {
   return `0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`;

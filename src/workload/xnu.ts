@@ -24,7 +24,7 @@ import { mach_vm_allocate, mach_vm_deallocate, mach_vm_protect, mach_vm_read, ma
 import { idt64_trap_entry } from '../kernel/xnu/osfmk/x86_64/idt64.js';
 import { krName, VM_INHERIT_COPY, VM_INHERIT_NONE, VM_INHERIT_SHARE, VM_PROT_COPY, Xnu } from '../kernel/xnu/xnu.js';
 import { StepError } from './bare.js';
-import { hex, withFields, type FaultRecord, type PageRecord, type StepResult } from './result.js';
+import { hex, okResult, withFields, type FaultRecord, type PageRecord, type StepResult } from './result.js';
 import { evalExpr, type Expr } from './scenario/expr.js';
 import type { Step } from './scenario/schema.js';
 import { fileBytes } from './filedata.js';
@@ -108,7 +108,7 @@ export class XnuSession {
   private runStep(step: Step, base: Base): StepResult {
     const t = this.task(step.proc);
     switch_to_task(this.k, t);
-    const r = withFields(base, { outcome: 'ok' });
+    const r = okResult(base);
     const jetsam0 = this.k.jetsamLog.length;
     let out: StepResult;
     switch (step.op) {
