@@ -175,20 +175,13 @@ const IRET_WHAT = ['iretq frame', 'iretq frame', 'iretq frame', 'iretq frame', '
  * instructions: a fault stops the run with the earlier pushes done and RSP moved past them.
  */
 export function pushWords(m: Machine, values: readonly bigint[], whats: readonly string[]): Fault | null {
-  if (m.trace.enabled) {
-    for (let i = 0; i < values.length; i++) {
-      const f = push(m, values[i]!, whats[i] ?? '');
-      if (f) return f;
-    }
-    return null;
-  }
   const buf = new Uint32Array(2 * values.length);
   values.forEach((v, i) => storeHalves(buf, 2 * i, v));
-  return pushHalves(m, buf, values.length);
+  return pushHalves(m, buf, values.length, whats);
 }
 
 /**
- * The number form of `pushWords` (untraced callers: the entry code's register saves): push word
+ * The number form of `pushWords` (the entry code's register saves): push word
  * i of `buf` (halves at 2i, 2i+1) for i = at..at+n-1. Traced, it is one `push` per word.
  */
 export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: readonly string[], at = 0): Fault | null {
@@ -210,17 +203,8 @@ export function pushHalves(m: Machine, buf: Uint32Array, n: number, whats?: read
  * order, or the fault (RSP moved past the pops done before it).
  */
 export function popWords(m: Machine, n: number, whats: readonly string[]): bigint[] | Fault {
-  if (m.trace.enabled) {
-    const out: bigint[] = [];
-    for (let i = 0; i < n; i++) {
-      const v = pop(m, whats[i] ?? '');
-      if (typeof v !== 'bigint') return v;
-      out.push(v);
-    }
-    return out;
-  }
   const buf = new Uint32Array(2 * n);
-  const f = popHalves(m, buf, n);
+  const f = popHalves(m, buf, n, whats);
   return f ?? Array.from({ length: n }, (_, i) => joinHalves(buf[2 * i]!, buf[2 * i + 1]!));
 }
 

@@ -350,12 +350,11 @@ export class Machine {
    * `tryWordsAt`.
    */
   tryWords(va: bigint, stride: 8 | -8, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions = {}): WordsResult {
-    if (this.trace.enabled || this.tlb === null || (va & 7n) !== 0n) return this.wordsSlow(va, stride, access, words, count, opts);
     const write = access === 'write';
     const buf = count <= 32 ? this.scratch : new Uint32Array(2 * count);
     if (write) for (let i = 0; i < count; i++) storeHalves(buf, 2 * i, words[i]!);
     const a = BigInt.asUintN(64, va);
-    const done = this.tryWordsAt(Number(a >> 32n), Number(a & 0xffffffffn), stride, write, buf, count, opts.implicit ?? false, opts.stack ?? false);
+    const done = this.tryWordsAt(Number(a >> 32n), Number(a & 0xffffffffn), stride, write, buf, count, opts.implicit ?? false, opts.stack ?? false, opts.what);
     if (!write) for (let i = 0; i < done; i++) words[i] = joinHalves(buf[2 * i]!, buf[2 * i + 1]!);
     return { done, fault: done < count ? this.lastFault : null };
   }
@@ -435,16 +434,6 @@ export class Machine {
       if (!write) storeHalves(buf, 2 * (at + i), r.value);
     }
     return count;
-  }
-
-  private wordsSlow(va: bigint, stride: number, access: 'read' | 'write', words: bigint[], count: number, opts: WordsOptions): WordsResult {
-    for (let i = 0; i < count; i++) {
-      const what = opts.what?.[i];
-      const r = this.tryAccess({ va: BigInt.asUintN(64, va + BigInt(i * stride)), access, size: 8, value: words[i], implicit: opts.implicit, stack: opts.stack, what });
-      if (r.kind === 'fault') return { done: i, fault: r.fault };
-      if (access === 'read') words[i] = r.value;
-    }
-    return { done: count, fault: null };
   }
 
   private moveData(req: AccessRequest, pa: number, first: number, pa1: number, size: number): bigint {
